@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Tracepoint backend: one tp_btf template per skb argument position. The
+ * context of a BTF tracepoint is the array of its arguments after the leading
+ * `void *__data`, so the skb at position N is ctx[N]. Userspace loads each
+ * template against one tracepoint that has an skb at N, then clones it per
+ * tracepoint with that tracepoint's btf_trace_<name> id and its probe id.
+ */
+#include "ipft_body.bpf.h"
+
+#define IPFT_TP_TEMPLATE(pos)                                                      \
+	SEC("tp_btf/ipft_tp" #pos)                                                 \
+	int ipft_tp##pos(__u64 *ctx)                                               \
+	{                                                                          \
+		return ipft_trace(ctx, (struct sk_buff *)ctx[pos], ipft_probe_id(), 0); \
+	}
+
+IPFT_TP_TEMPLATE(0)
+IPFT_TP_TEMPLATE(1)
+IPFT_TP_TEMPLATE(2)
+IPFT_TP_TEMPLATE(3)
+IPFT_TP_TEMPLATE(4)
+IPFT_TP_TEMPLATE(5)
+IPFT_TP_TEMPLATE(6)
+IPFT_TP_TEMPLATE(7)
+IPFT_TP_TEMPLATE(8)
+IPFT_TP_TEMPLATE(9)
+IPFT_TP_TEMPLATE(10)
+IPFT_TP_TEMPLATE(11)
+
+char LICENSE[] SEC("license") = "GPL";

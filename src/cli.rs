@@ -1,0 +1,369 @@
+//! # Command line
+//!
+//! Raw flags ([`Args`], clap derive, compatible with ipftrace2's options) and
+//! the validated [`Config`] the rest of ipft runs on. Everything a user can
+//! get wrong on the command line is caught here, before any BPF work.
+
+use std::fmt;
+
+use clap::{Parser, ValueEnum};
+use regex::Regex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// One kprobe per function (perf_event links)
+    Kprobe,
+    /// One kprobe-multi link per skb position (Linux 5.18+)
+    #[value(name = "kprobe-multi")]
+    KprobeMulti,
+    /// fentry/fexit trampolines, one program per function (Linux 5.5+)
+    Ftrace,
+    /// BTF tracepoints (tp_btf) that take an skb; works where function hooks are off
+    Tracepoint,
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.to_possible_value().unwrap().get_name())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputKind {
+    /// Per-packet groups printed at exit
+    Aggregate,
+    /// One JSON object per event, as it happens
+    Json,
+}
+
+impl fmt::Display for OutputKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.to_possible_value().unwrap().get_name())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Tracer {
+    /// Every hook that sees the packet, in time order
+    Function,
+    /// Entry/exit nesting per packet (needs fentry/fexit)
+    #[value(name = "function_graph")]
+    FunctionGraph,
+}
+
+impl fmt::Display for Tracer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.to_possible_value().unwrap().get_name())
+    }
+}
+
+const AFTER_HELP: &str = "\
+Packets are selected by their mark: mark them first (iptables -j MARK, nft meta mark set,
+tc skbedit, SO_MARK, ping -m) and give ipft the same mark. A packet is traced when
+(skb->mark & MASK) == (MARK & MASK).
+
+Examples:
+  ipft -m 0xdeadbeef                       trace marked packets, print paths on Ctrl-C
+  ipft -m 0x100 --mask 0xf00 -o json       any mark with 0x1 in bits 8-11, as JSON lines
+  ipft -m 1 -r '^ip_' --module-regex vmlinux
+  ipft -l -r tcp                           list candidate hooks and exit
+  ping -m 3735928559 10.0.0.1              (3735928559 = 0xdeadbeef)";
+
+/// Trace the path of marked packets through the Linux kernel.
+#[derive(Debug, Parser)]
+#[command(name = "ipft", version = crate::version::SHORT,
+          about, after_help = AFTER_HELP)]
+pub struct Args {
+    /// Attach mechanism [default: best available for the tracer]
+    #[arg(short = 'b', long, value_name = "BACKEND")]
+    pub backend: Option<BackendKind>,
+
+    /// List the hooks that would be traced (after -r/--module-regex) and exit
+    #[arg(short = 'l', long)]
+    pub list: bool,
+
+    /// Trace packets carrying this mark (decimal, 0x hex or 0 octal) [required unless -l]
+    #[arg(short = 'm', long, value_name = "NUMBER", value_parser = parse_u32_strtoul)]
+    pub mark: Option<u32>,
+
+    /// Compare only the mark bits set in this mask
+    #[arg(long, value_name = "NUMBER", value_parser = parse_u32_strtoul, default_value = "0xffffffff")]
+    pub mask: u32,
+
+    /// Only hooks whose kernel module matches this regex (vmlinux for the core kernel)
+    #[arg(long, value_name = "REGEX")]
+    pub module_regex: Option<String>,
+
+    /// Output format
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "OUTPUT-FORMAT",
+        default_value = "aggregate"
+    )]
+    pub output: OutputKind,
+
+    /// Only hooks whose function (or tracepoint) name matches this regex
+    #[arg(short = 'r', long, value_name = "REGEX")]
+    pub regex: Option<String>,
+
+    /// Tracer type
+    #[arg(
+        short = 't',
+        long,
+        value_name = "TRACER-TYPE",
+        default_value = "function"
+    )]
+    pub tracer: Tracer,
+
+    /// Print debug messages, libbpf's log and the option values
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
+    /// Pages per CPU for the perf buffer; also sizes the ring buffer (pages x CPUs)
+    #[arg(long, value_name = "NUMBER", default_value_t = 8)]
+    pub perf_page_count: u64,
+
+    /// perf_event_attr.sample_period of the perf buffer (perf buffer fallback only)
+    #[arg(long, value_name = "NUMBER", default_value_t = 1)]
+    pub perf_sample_period: u64,
+
+    /// perf_event_attr.wakeup_events of the perf buffer (perf buffer fallback only)
+    #[arg(long, value_name = "NUMBER", default_value_t = 1)]
+    pub perf_wakeup_events: u32,
+
+    /// Do not raise RLIMIT_NOFILE and RLIMIT_MEMLOCK
+    #[arg(long)]
+    pub no_set_rlimit: bool,
+
+    /// Accept TCP connections on --probe-server-port once tracing is ready
+    #[arg(long)]
+    pub enable_probe_server: bool,
+
+    /// Port of the readiness probe server
+    #[arg(long, value_name = "NUMBER", default_value_t = 13720)]
+    pub probe_server_port: u16,
+
+    /// Transport for events [default: ring buffer when the kernel has it]
+    #[arg(long, value_name = "TRANSPORT", hide = true)]
+    pub transport: Option<TransportKind>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransportKind {
+    Ringbuf,
+    Perf,
+}
+
+/// Parses like C's `strtoul(s, NULL, 0)` (decimal, `0x` hex, leading-`0`
+/// octal) but refuses junk and values above 32 bits instead of guessing.
+pub fn parse_u32_strtoul(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let (digits, radix) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        (h, 16)
+    } else if t.len() > 1 && t.starts_with('0') {
+        (&t[1..], 8)
+    } else {
+        (t, 10)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return Err(format!(
+            "'{s}' is not a number (use decimal, 0x hex or 0 octal)"
+        ));
+    }
+    let v =
+        u64::from_str_radix(digits, radix).map_err(|_| format!("'{s}' does not fit in 32 bits"))?;
+    u32::try_from(v).map_err(|_| format!("'{s}' does not fit in 32 bits (skb->mark is 32 bits)"))
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PerfOptions {
+    pub page_count: u64,
+    pub sample_period: u64,
+    pub wakeup_events: u32,
+}
+
+/// Validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub backend: Option<BackendKind>,
+    pub list: bool,
+    pub mark: u32,
+    pub mask: u32,
+    pub regex: Option<Regex>,
+    pub module_regex: Option<Regex>,
+    pub output: OutputKind,
+    pub tracer: Tracer,
+    pub verbose: bool,
+    pub perf: PerfOptions,
+    pub transport: Option<TransportKind>,
+    pub set_rlimit: bool,
+    pub probe_server_port: Option<u16>,
+}
+
+/// A command-line mistake: exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn compile_regex(flag: &str, re: &Option<String>) -> Result<Option<Regex>, UsageError> {
+    re.as_deref()
+        .map(|r| {
+            Regex::new(r).map_err(|e| {
+                UsageError(format!(
+                    "invalid {flag} '{r}': {}",
+                    summary_line(&e.to_string())
+                ))
+            })
+        })
+        .transpose()
+}
+
+fn summary_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .last()
+        .unwrap_or("")
+        .to_string()
+}
+
+impl Args {
+    pub fn into_config(self) -> Result<Config, UsageError> {
+        let mark = match (self.mark, self.list) {
+            (Some(0), _) => {
+                return Err(UsageError(
+                    "mark can't be zero: it would match every unmarked packet; mark the packets to trace and pass that mark".into(),
+                ))
+            }
+            (Some(m), _) => m,
+            (None, true) => 0,
+            (None, false) => {
+                return Err(UsageError(
+                    "missing -m/--mark: ipft traces only packets carrying a mark (e.g. ping -m 1 …, then ipft -m 1)".into(),
+                ))
+            }
+        };
+        if self.mask == 0 {
+            return Err(UsageError(
+                "mask can't be zero: no mark bit would be compared, so every packet would match"
+                    .into(),
+            ));
+        }
+        if self.perf_page_count == 0 || !self.perf_page_count.is_power_of_two() {
+            return Err(UsageError(format!(
+                "--perf-page-count must be a power of two and at least 1, not {}",
+                self.perf_page_count
+            )));
+        }
+        if self.perf_sample_period == 0 || self.perf_wakeup_events == 0 {
+            return Err(UsageError(
+                "--perf-sample-period and --perf-wakeup-events must be at least 1".into(),
+            ));
+        }
+        if let (Tracer::FunctionGraph, Some(b)) = (self.tracer, self.backend) {
+            if b != BackendKind::Ftrace {
+                return Err(UsageError(format!(
+                    "-t function_graph needs entry and exit events, which only -b ftrace (fentry/fexit) gives, not -b {b}"
+                )));
+            }
+        }
+        Ok(Config {
+            backend: self.backend,
+            list: self.list,
+            mark,
+            mask: self.mask,
+            regex: compile_regex("-r/--regex", &self.regex)?,
+            module_regex: compile_regex("--module-regex", &self.module_regex)?,
+            output: self.output,
+            tracer: self.tracer,
+            verbose: self.verbose,
+            perf: PerfOptions {
+                page_count: self.perf_page_count,
+                sample_period: self.perf_sample_period,
+                wakeup_events: self.perf_wakeup_events,
+            },
+            transport: self.transport,
+            set_rlimit: !self.no_set_rlimit,
+            probe_server_port: self.enable_probe_server.then_some(self.probe_server_port),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Result<Config, String> {
+        let args = Args::try_parse_from(std::iter::once("ipft").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        args.into_config().map_err(|e| e.0)
+    }
+
+    #[test]
+    fn mark_parses_like_strtoul() {
+        assert_eq!(parse_u32_strtoul("3735928559"), Ok(0xdeadbeef));
+        assert_eq!(parse_u32_strtoul("0xdeadbeef"), Ok(0xdeadbeef));
+        assert_eq!(parse_u32_strtoul("0XFF"), Ok(255));
+        assert_eq!(parse_u32_strtoul("010"), Ok(8));
+        assert_eq!(parse_u32_strtoul("0"), Ok(0));
+        assert_eq!(parse_u32_strtoul("0xffffffff"), Ok(u32::MAX));
+    }
+
+    #[test]
+    fn mark_junk_is_an_error() {
+        for junk in [
+            "",
+            "abc",
+            "0x",
+            "12abc",
+            "09",
+            "-1",
+            "0x1g",
+            "4294967296",
+            "1 2",
+        ] {
+            assert!(parse_u32_strtoul(junk).is_err(), "{junk:?} accepted");
+        }
+    }
+
+    #[test]
+    fn zero_mark_and_mask_are_refused() {
+        assert!(config(&["-m", "0"])
+            .unwrap_err()
+            .contains("mark can't be zero"));
+        assert!(config(&["-m", "1", "--mask", "0"])
+            .unwrap_err()
+            .contains("mask can't be zero"));
+        assert!(config(&[]).unwrap_err().contains("missing -m"));
+        assert!(config(&["-l"]).is_ok(), "-l needs no mark");
+    }
+
+    #[test]
+    fn long_tracer_flag_works() {
+        let c = config(&["-m", "1", "--tracer", "function"]).unwrap();
+        assert_eq!(c.tracer, Tracer::Function);
+    }
+
+    #[test]
+    fn incompatible_tracer_backend_is_refused() {
+        let e = config(&["-m", "1", "-t", "function_graph", "-b", "kprobe"]).unwrap_err();
+        assert!(e.contains("-b ftrace"), "{e}");
+    }
+
+    #[test]
+    fn bad_regex_is_a_usage_error() {
+        assert!(config(&["-m", "1", "-r", "("])
+            .unwrap_err()
+            .contains("invalid -r/--regex"));
+    }
+
+    #[test]
+    fn probe_server_and_defaults() {
+        let c = config(&["-m", "1", "--enable-probe-server"]).unwrap();
+        assert_eq!(c.probe_server_port, Some(13720));
+        assert_eq!(c.mask, u32::MAX);
+        assert_eq!(c.output, OutputKind::Aggregate);
+        assert_eq!(c.perf.page_count, 8);
+    }
+}

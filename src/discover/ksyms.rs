@@ -1,0 +1,163 @@
+//! # Kernel symbols
+//!
+//! `/proc/kallsyms` (addresses and module names of text symbols) and the
+//! ftrace list of traceable functions, `available_filter_functions`, with the
+//! fallback ipft uses where that list is unreadable.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// Where a kernel function lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbol {
+    pub addr: u64,
+    /// `vmlinux` for the core kernel, else the module name.
+    pub module: String,
+}
+
+/// Text symbols of `/proc/kallsyms`.
+#[derive(Debug, Default)]
+pub struct Kallsyms {
+    /// Name → symbol; the last entry of a name wins (as in ipftrace2).
+    by_name: HashMap<String, Symbol>,
+}
+
+/// Addresses below this are user space on x86_64.
+const KERNEL_ADDR_MIN: u64 = 0x00ff_ffff_ffff_ffff;
+
+impl Kallsyms {
+    pub fn read() -> Result<Kallsyms> {
+        let text = std::fs::read_to_string("/proc/kallsyms")
+            .context("failed to read /proc/kallsyms: ipft needs procfs mounted")?;
+        Ok(Self::parse(&text))
+    }
+
+    /// Parses kallsyms text: `<hex addr> <type> <name>[\t[module]]`.
+    pub fn parse(text: &str) -> Kallsyms {
+        let mut by_name = HashMap::new();
+        for line in text.lines() {
+            let mut parts = line.split_ascii_whitespace();
+            let (Some(addr), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            if !matches!(kind, "t" | "T" | "w" | "W") {
+                continue;
+            }
+            let Ok(addr) = u64::from_str_radix(addr, 16) else {
+                continue;
+            };
+            let module = match parts.next() {
+                Some(m) => m
+                    .strip_prefix('[')
+                    .and_then(|m| m.strip_suffix(']'))
+                    .unwrap_or("(unknown)")
+                    .to_string(),
+                None => "vmlinux".to_string(),
+            };
+            by_name.insert(name.to_string(), Symbol { addr, module });
+        }
+        Kallsyms { by_name }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Symbol> {
+        self.by_name.get(name)
+    }
+
+    /// True when kallsyms shows real addresses (kptr_restrict lets us see them).
+    pub fn has_addresses(&self) -> bool {
+        self.by_name.values().any(|s| s.addr > KERNEL_ADDR_MIN)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+}
+
+/// Parses `available_filter_functions`: `name[ [module]]` per line.
+pub fn parse_filter_functions(text: &str) -> HashSet<String> {
+    text.lines()
+        .filter_map(|l| l.split_ascii_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Where the set of traceable functions came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceableSource {
+    FilterFunctions(String),
+    /// The list was unreadable (the reason is kept for `-v`); every kallsyms
+    /// text symbol is taken as a candidate and failures show at attach time.
+    Kallsyms(String),
+}
+
+/// Reads the traceable function names from the ftrace list in `tracefs`.
+pub fn read_filter_functions(tracefs: Option<&Path>) -> Result<HashSet<String>> {
+    let dir = tracefs.context("no tracefs or debugfs mounted")?;
+    let path = dir.join("available_filter_functions");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("failed to read {}", path.display()))?;
+    Ok(parse_filter_functions(&text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+ffffffff81000000 T _stext
+ffffffff81a2b3c0 T ip_rcv
+ffffffff82000000 D some_data
+ffffffff81a2b3c0 t ip_rcv_alias
+ffffffffc0001000 t veth_xmit\t[veth]
+ffffffffc0002000 t broken\t[veth
+ffffffff81000010 t dup
+ffffffff81000020 t dup
+";
+
+    #[test]
+    fn parses_text_symbols_with_modules() {
+        let k = Kallsyms::parse(SAMPLE);
+        assert_eq!(
+            k.get("ip_rcv"),
+            Some(&Symbol {
+                addr: 0xffffffff81a2b3c0,
+                module: "vmlinux".into()
+            })
+        );
+        assert_eq!(k.get("veth_xmit").unwrap().module, "veth");
+        assert_eq!(k.get("broken").unwrap().module, "(unknown)");
+        assert!(k.get("some_data").is_none(), "data symbols are skipped");
+        assert_eq!(
+            k.get("dup").unwrap().addr,
+            0xffffffff81000020,
+            "last entry wins"
+        );
+        assert!(k.has_addresses());
+    }
+
+    #[test]
+    fn hidden_addresses_are_detected() {
+        let k = Kallsyms::parse("0000000000000000 T ip_rcv\n");
+        assert!(!k.has_addresses());
+    }
+
+    #[test]
+    fn parses_filter_functions() {
+        let set = parse_filter_functions("ip_rcv\nveth_xmit [veth]\n\n");
+        assert!(set.contains("ip_rcv") && set.contains("veth_xmit"));
+        assert_eq!(set.len(), 2);
+    }
+
+    #[test]
+    fn reads_running_kernel_kallsyms() {
+        let k = Kallsyms::read().unwrap();
+        assert!(k.len() > 1000, "kallsyms has {} text symbols", k.len());
+    }
+}

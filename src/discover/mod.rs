@@ -1,0 +1,267 @@
+//! # Target discovery
+//!
+//! Which kernel functions and BTF tracepoints take a `struct sk_buff *`, and
+//! at which argument. Types come from kernel BTF: `/sys/kernel/btf/vmlinux`
+//! plus every module object beside it (that directory only ever holds kernel
+//! BTF; modules are split BTF on top of vmlinux). Functions are intersected
+//! with ftrace's traceable list, addresses and modules come from kallsyms.
+//! Backends then keep the targets they can read (see [`Target::usable_by`]).
+
+pub mod btf;
+pub mod ksyms;
+pub mod tracefs;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::btf::{Btf, Kind};
+use ksyms::{Kallsyms, TraceableSource};
+
+pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    Function,
+    Tracepoint,
+}
+
+/// One hook point that sees an skb.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub kind: TargetKind,
+    pub name: String,
+    /// Functions: kallsyms module (`vmlinux` for the core kernel).
+    /// Tracepoints: the tracefs category (`net`, `skb`, …).
+    pub module: String,
+    /// Function address from kallsyms; for tracepoints, the address of their
+    /// `__traceiter_<name>` when kallsyms has it, else 0.
+    pub addr: u64,
+    /// BTF id of the FUNC, or of the `btf_trace_<name>` typedef.
+    pub btf_id: u32,
+    /// Name of the BTF object defining `btf_id`; `None` for vmlinux.
+    pub btf_obj: Option<String>,
+    pub skb: btf::SkbArg,
+}
+
+/// The backends' view of argument limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgAccess {
+    /// kprobe, kprobe-multi: the first five registers.
+    Registers,
+    /// fentry/fexit: the trampoline's argument slots.
+    Trampoline,
+    /// tp_btf: the tracepoint's argument array.
+    TracepointCtx,
+}
+
+impl Target {
+    /// Can a backend reading arguments this way see the skb correctly?
+    pub fn usable_by(&self, access: ArgAccess) -> bool {
+        match access {
+            ArgAccess::Registers => {
+                self.kind == TargetKind::Function
+                    && self.skb.in_register
+                    && self.skb.pos < btf::MAX_REG_ARGS
+            }
+            ArgAccess::Trampoline => self.kind == TargetKind::Function && self.skb.trampoline_ok,
+            ArgAccess::TracepointCtx => {
+                self.kind == TargetKind::Tracepoint && self.skb.pos < btf::MAX_CTX_ARGS
+            }
+        }
+    }
+}
+
+/// Everything discovery found.
+#[derive(Debug)]
+pub struct Discovery {
+    pub functions: Vec<Target>,
+    pub tracepoints: Vec<Target>,
+    pub traceable_source: TraceableSource,
+    pub tracing_dir: Option<PathBuf>,
+}
+
+/// Loads vmlinux BTF and every module BTF next to it.
+pub fn load_kernel_btf(btf_dir: &Path) -> Result<Vec<(Option<String>, Arc<Btf>)>> {
+    let vmlinux_path = btf_dir.join("vmlinux");
+    let data = std::fs::read(&vmlinux_path).with_context(|| {
+        format!(
+            "kernel BTF not found at {}: ipft needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+            vmlinux_path.display()
+        )
+    })?;
+    let vmlinux = Arc::new(
+        Btf::parse(&data).with_context(|| format!("failed to parse {}", vmlinux_path.display()))?,
+    );
+    let mut objs = vec![(None, vmlinux.clone())];
+    let mut modules: Vec<_> = std::fs::read_dir(btf_dir)
+        .with_context(|| format!("failed to list {}", btf_dir.display()))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "vmlinux")
+        .collect();
+    modules.sort();
+    for module in modules {
+        let path = btf_dir.join(&module);
+        match std::fs::read(&path)
+            .map_err(anyhow::Error::from)
+            .and_then(|d| Btf::parse_split(&d, vmlinux.clone()))
+        {
+            Ok(btf) => objs.push((Some(module), Arc::new(btf))),
+            Err(e) => log::warn!("skipping module BTF {}: {e:#}", path.display()),
+        }
+    }
+    Ok(objs)
+}
+
+/// Scans kernel BTF for skb functions and tracepoints.
+pub fn discover(btf_dir: &Path) -> Result<Discovery> {
+    let objs = load_kernel_btf(btf_dir)?;
+    let kallsyms = Kallsyms::read()?;
+    let tracing_dir = tracefs::tracing_dir();
+    let (traceable, traceable_source) = match ksyms::read_filter_functions(tracing_dir.as_deref()) {
+        Ok(set) => {
+            let src = tracing_dir
+                .as_ref()
+                .unwrap()
+                .join("available_filter_functions");
+            (
+                set,
+                TraceableSource::FilterFunctions(src.display().to_string()),
+            )
+        }
+        Err(e) => {
+            let set: HashSet<String> = kallsyms.names().map(str::to_string).collect();
+            (set, TraceableSource::Kallsyms(format!("{e:#}")))
+        }
+    };
+    let categories = tracing_dir
+        .as_deref()
+        .map(tracefs::tracepoint_categories)
+        .unwrap_or_default();
+
+    let mut functions = Vec::new();
+    let mut tracepoints = Vec::new();
+    let mut seen_funcs = HashSet::new();
+    let mut seen_tps = HashSet::new();
+    for (obj_name, btf) in &objs {
+        for id in btf.own_ids() {
+            let ty = btf.get(id).unwrap();
+            match &ty.kind {
+                Kind::Func { proto, .. } => {
+                    let name = btf.str_at(ty.name_off);
+                    if seen_funcs.contains(name) || !traceable.contains(name) {
+                        continue;
+                    }
+                    let Some(Kind::FuncProto { params, .. }) = btf.kind(*proto) else {
+                        continue;
+                    };
+                    let Some(skb) = btf::find_skb_arg(btf, params) else {
+                        continue;
+                    };
+                    let Some(sym) = kallsyms.get(name) else {
+                        continue;
+                    };
+                    seen_funcs.insert(name.to_string());
+                    functions.push(Target {
+                        kind: TargetKind::Function,
+                        name: name.to_string(),
+                        module: sym.module.clone(),
+                        addr: sym.addr,
+                        btf_id: id,
+                        btf_obj: obj_name.clone(),
+                        skb,
+                    });
+                }
+                Kind::Typedef { target } => {
+                    let Some(tp) = btf.str_at(ty.name_off).strip_prefix("btf_trace_") else {
+                        continue;
+                    };
+                    if seen_tps.contains(tp) {
+                        continue;
+                    }
+                    let Some(Kind::Ptr { target: proto }) = btf.kind(*target) else {
+                        continue;
+                    };
+                    let Some(Kind::FuncProto { params, .. }) = btf.kind(*proto) else {
+                        continue;
+                    };
+                    // The leading parameter is the tracepoint's private data.
+                    let Some(skb) = params.get(1..).and_then(|p| btf::find_skb_arg(btf, p)) else {
+                        continue;
+                    };
+                    seen_tps.insert(tp.to_string());
+                    let category = categories.get(tp).cloned().unwrap_or_else(|| {
+                        obj_name.clone().unwrap_or_else(|| "tracepoint".to_string())
+                    });
+                    let addr = kallsyms
+                        .get(&format!("__traceiter_{tp}"))
+                        .map_or(0, |s| s.addr);
+                    tracepoints.push(Target {
+                        kind: TargetKind::Tracepoint,
+                        name: tp.to_string(),
+                        module: category,
+                        addr,
+                        btf_id: id,
+                        btf_obj: obj_name.clone(),
+                        skb,
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(Discovery {
+        functions,
+        tracepoints,
+        traceable_source,
+        tracing_dir,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running_kernel() -> Option<Discovery> {
+        if !Path::new(VMLINUX_BTF).exists() {
+            eprintln!("SKIP: {VMLINUX_BTF} missing");
+            return None;
+        }
+        Some(discover(Path::new("/sys/kernel/btf")).unwrap())
+    }
+
+    #[test]
+    fn finds_ip_rcv_at_position_zero() {
+        let Some(d) = running_kernel() else { return };
+        let ip_rcv = d
+            .functions
+            .iter()
+            .find(|t| t.name == "ip_rcv")
+            .expect("ip_rcv found");
+        assert_eq!(ip_rcv.skb.pos, 0);
+        assert_eq!(ip_rcv.module, "vmlinux");
+        assert!(ip_rcv.usable_by(ArgAccess::Registers));
+        assert!(ip_rcv.usable_by(ArgAccess::Trampoline));
+    }
+
+    #[test]
+    fn finds_skb_tracepoints() {
+        let Some(d) = running_kernel() else { return };
+        let kfree = d
+            .tracepoints
+            .iter()
+            .find(|t| t.name == "kfree_skb")
+            .expect("kfree_skb");
+        assert_eq!(kfree.skb.pos, 0);
+        let queue = d
+            .tracepoints
+            .iter()
+            .find(|t| t.name == "net_dev_queue")
+            .expect("net_dev_queue");
+        assert!(queue.usable_by(ArgAccess::TracepointCtx));
+        assert!(!queue.usable_by(ArgAccess::Registers));
+    }
+}

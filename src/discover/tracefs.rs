@@ -1,0 +1,83 @@
+//! # tracefs
+//!
+//! Finds the kernel's tracing directory (tracefs at `/sys/kernel/tracing`, or
+//! `tracing/` inside debugfs), mounting tracefs or debugfs when neither is
+//! mounted, and reads tracepoint categories from its `events/` tree.
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+const TRACEFS: &str = "/sys/kernel/tracing";
+const DEBUGFS: &str = "/sys/kernel/debug";
+
+fn looks_mounted(dir: &Path) -> bool {
+    dir.join("events").is_dir() || dir.join("available_events").exists()
+}
+
+fn mount(fstype: &str, target: &str) -> std::io::Result<()> {
+    let src = CString::new("nodev").unwrap();
+    let fs = CString::new(fstype).unwrap();
+    let dst = CString::new(target).unwrap();
+    // SAFETY: all pointers are valid NUL-terminated strings for the call's duration.
+    let rc = unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), fs.as_ptr(), 0, std::ptr::null()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// The tracing directory, mounting tracefs (then debugfs) if none is mounted.
+/// `None` when there is none and mounting failed (reasons go to the debug log).
+pub fn tracing_dir() -> Option<PathBuf> {
+    let tracefs = PathBuf::from(TRACEFS);
+    let debug_tracing = Path::new(DEBUGFS).join("tracing");
+    for dir in [&tracefs, &debug_tracing] {
+        if looks_mounted(dir) {
+            return Some(dir.clone());
+        }
+    }
+    match mount("tracefs", TRACEFS) {
+        Ok(()) if looks_mounted(&tracefs) => {
+            log::debug!("mounted tracefs at {TRACEFS}");
+            return Some(tracefs);
+        }
+        Ok(()) => {}
+        Err(e) => log::debug!("cannot mount tracefs at {TRACEFS}: {e}"),
+    }
+    match mount("debugfs", DEBUGFS) {
+        Ok(()) if looks_mounted(&debug_tracing) => {
+            log::debug!("mounted debugfs at {DEBUGFS}");
+            Some(debug_tracing)
+        }
+        Ok(()) => None,
+        Err(e) => {
+            log::debug!("cannot mount debugfs at {DEBUGFS}: {e}");
+            None
+        }
+    }
+}
+
+/// Tracepoint name → category (`events/<category>/<name>`).
+pub fn tracepoint_categories(tracing: &Path) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    let Ok(cats) = std::fs::read_dir(tracing.join("events")) else {
+        return map;
+    };
+    for cat in cats.flatten() {
+        let Ok(events) = std::fs::read_dir(cat.path()) else {
+            continue;
+        };
+        let cat_name = cat.file_name().to_string_lossy().into_owned();
+        for ev in events.flatten() {
+            if ev.path().is_dir() {
+                map.insert(
+                    ev.file_name().to_string_lossy().into_owned(),
+                    cat_name.clone(),
+                );
+            }
+        }
+    }
+    map
+}

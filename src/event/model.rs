@@ -1,0 +1,54 @@
+//! # Event model
+//!
+//! What the printers see: events with their hook resolved to a module and
+//! function name, and extension data decoded into typed fields. No I/O here.
+
+use std::sync::Arc;
+
+/// A decoded extension value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Unsigned(u64),
+    Signed(i64),
+    Bool(bool),
+    Char(char),
+    Hex(u64),
+    Pointer(u64),
+    Enum(String),
+    Flags(Vec<String>),
+    Str(String),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Unsigned(v) => write!(f, "{v}"),
+            Value::Signed(v) => write!(f, "{v}"),
+            Value::Bool(v) => write!(f, "{v}"),
+            Value::Char(c) => write!(f, "{c}"),
+            Value::Hex(v) | Value::Pointer(v) => write!(f, "{v:#x}"),
+            Value::Enum(s) | Value::Str(s) => f.write_str(s),
+            Value::Flags(names) if names.is_empty() => f.write_str("<none>"),
+            Value::Flags(names) => f.write_str(&names.join("|")),
+        }
+    }
+}
+
+/// One extension member of one event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: Arc<str>,
+    pub value: Value,
+}
+
+/// One hit of one hook by one packet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub packet_id: u64,
+    pub timestamp: u64,
+    pub cpu: u32,
+    pub module: Arc<str>,
+    pub function: Arc<str>,
+    pub is_return: bool,
+    pub ext: Vec<Field>,
+}

@@ -1,0 +1,146 @@
+//! # Loading BPF objects
+//!
+//! Links the backend object with the extension, opens the result with
+//! libbpf, writes the load-time configuration (mark, mask, transport) into
+//! `.rodata` by looking the variables up in the object's BTF, sizes the
+//! maps, prepares templates, and loads.
+
+pub mod embedded;
+pub mod link;
+
+use anyhow::{bail, Context, Result};
+use libbpf_rs::{MapCore, Object, ObjectBuilder, OpenObject};
+
+use crate::btf::{Btf, Kind};
+
+/// Values written into the programs' `.rodata` before load.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadConfig {
+    pub mark: u32,
+    pub mask: u32,
+    pub use_ringbuf: bool,
+    /// Ring buffer size in bytes (a power of two, multiple of the page size).
+    pub ring_size: u32,
+}
+
+/// The `.BTF` of an ELF object, parsed.
+pub fn object_btf(elf: &[u8]) -> Result<Btf> {
+    use object::{Object as _, ObjectSection as _};
+    let file = object::File::parse(elf).context("not an ELF object")?;
+    let sec = file
+        .section_by_name(".BTF")
+        .context("object has no .BTF section (compile with -g)")?;
+    Btf::parse(sec.data().context("unreadable .BTF section")?)
+}
+
+/// Offset and size of each variable in a data section, by name.
+fn datasec_vars(btf: &Btf, section: &str) -> Vec<(String, u32, u32)> {
+    let Some(id) = btf.find_own(section, |k| matches!(k, Kind::Datasec { .. })) else {
+        return Vec::new();
+    };
+    let Some(Kind::Datasec { vars, .. }) = btf.kind(id) else {
+        return Vec::new();
+    };
+    vars.iter()
+        .map(|&(var, off, size)| (btf.name(var).to_string(), off, size))
+        .collect()
+}
+
+fn set_rodata(open: &mut OpenObject, btf: &Btf, values: &[(&str, u32)]) -> Result<()> {
+    let vars = datasec_vars(btf, ".rodata");
+    let mut map = open
+        .maps_mut()
+        .find(|m| m.name().to_string_lossy().ends_with(".rodata"))
+        .context("BPF object has no .rodata map")?;
+    let data = map
+        .initial_value_mut()
+        .context(".rodata has no initial value")?;
+    for (name, value) in values {
+        let (_, off, size) = vars
+            .iter()
+            .find(|(n, ..)| n == name)
+            .with_context(|| format!("BPF object has no variable {name} in .rodata"))?;
+        let (off, size) = (*off as usize, *size as usize);
+        let bytes = value.to_ne_bytes();
+        let slot = data
+            .get_mut(off..off + size)
+            .context(".rodata is shorter than its BTF says")?;
+        slot.copy_from_slice(&bytes[..size]);
+    }
+    Ok(())
+}
+
+/// Opens `linked`, applies `config`, lets `prepare` adjust programs, loads.
+pub fn load(
+    linked: &[u8],
+    config: &LoadConfig,
+    verbose: bool,
+    prepare: impl FnOnce(&mut OpenObject) -> Result<()>,
+) -> Result<Object> {
+    let btf = object_btf(linked)?;
+    let mut open = ObjectBuilder::default()
+        .debug(verbose)
+        .open_memory(linked)
+        .context("libbpf failed to open the linked BPF object")?;
+    set_rodata(
+        &mut open,
+        &btf,
+        &[
+            ("ipft_mark", config.mark),
+            ("ipft_mask", config.mask),
+            ("ipft_use_ringbuf", config.use_ringbuf as u32),
+        ],
+    )?;
+    for mut map in open.maps_mut() {
+        match map.name().to_str() {
+            Some("ipft_ring") if config.use_ringbuf => map.set_max_entries(config.ring_size)?,
+            Some("ipft_ring") => map.set_autocreate(false)?,
+            Some("ipft_events") if config.use_ringbuf => map.set_autocreate(false)?,
+            _ => {}
+        }
+    }
+    prepare(&mut open)?;
+    match open.load() {
+        Ok(obj) => Ok(obj),
+        Err(e) => bail!("failed to load the BPF programs: {e} (run with -v for libbpf's and the verifier's log)"),
+    }
+}
+
+/// Sum of a per-CPU u64 counter map at key 0.
+pub fn read_percpu_counter(map: &dyn MapCore) -> Result<u64> {
+    let vals = map
+        .lookup_percpu(&0u32.to_ne_bytes(), libbpf_rs::MapFlags::ANY)?
+        .unwrap_or_default();
+    Ok(vals
+        .iter()
+        .filter_map(|v| {
+            v.get(..8)
+                .map(|b| u64::from_ne_bytes(b.try_into().unwrap()))
+        })
+        .sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rodata_variables_are_found_in_btf() {
+        let linked = link::link(&[
+            ("tp", embedded::TRACEPOINT),
+            ("null", embedded::NULL_MODULE),
+        ])
+        .unwrap();
+        let btf = object_btf(&linked).unwrap();
+        let names: Vec<String> = datasec_vars(&btf, ".rodata")
+            .into_iter()
+            .map(|v| v.0)
+            .collect();
+        for want in ["ipft_mark", "ipft_mask", "ipft_use_ringbuf"] {
+            assert!(
+                names.iter().any(|n| n == want),
+                "{want} missing from {names:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! ipft: which kernel functions did this packet pass through, in what order?
+//!
+//! main parses the command line, sets up logging, runs the pipeline in
+//! `run.rs` and maps the outcome to an exit code: 0 ok, 1 runtime failure,
+//! 2 usage error.
+
+mod attach;
+mod btf;
+mod cli;
+mod discover;
+mod event;
+mod load;
+mod logger;
+mod output;
+mod preflight;
+mod run;
+mod version;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+
+fn parse_args() -> Result<cli::Args, ExitCode> {
+    let cmd = cli::Args::command().long_version(version::long());
+    let parsed = cmd
+        .try_get_matches()
+        .and_then(|m| cli::Args::from_arg_matches(&m));
+    match parsed {
+        Ok(args) => Ok(args),
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                print!("{e}");
+                Err(ExitCode::SUCCESS)
+            }
+            _ => {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or("invalid arguments");
+                let first = first.trim_start_matches("error: ");
+                eprintln!("ipft: {first} (see ipft --help)");
+                Err(ExitCode::from(2))
+            }
+        },
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
+    let verbose = args.verbose;
+    logger::init(verbose);
+    let config = match args.into_config() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("ipft: {e} (see ipft --help)");
+            return ExitCode::from(2);
+        }
+    };
+    match run::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ipft: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

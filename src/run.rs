@@ -1,0 +1,418 @@
+//! # The pipeline
+//!
+//! discover → select backend → (list) → link and load → attach → read →
+//! decode → print → detach. Everything else is in the modules named here.
+
+use std::cell::RefCell;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use libbpf_rs::MapCore;
+
+use crate::attach::{self, Progress};
+use crate::cli::{Config, TransportKind};
+use crate::discover::{self, ksyms::TraceableSource, Target};
+use crate::event::model::Event;
+use crate::event::raw::RawEvent;
+use crate::event::transport::{Receiver, Sink};
+use crate::load::{self, embedded, link, LoadConfig};
+use crate::output;
+use crate::preflight::{self, Features};
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    if STOP.swap(true, Ordering::SeqCst) {
+        // Second signal: leave now, without printing.
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(130) };
+    }
+}
+
+/// SIGINT/SIGTERM end tracing cleanly; a second one exits at once.
+fn install_signal_handlers() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only touches an atomic and calls _exit.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+fn stopped() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+fn print_options(config: &Config, backend: &str) {
+    let opt = |o: &Option<regex::Regex>| o.as_ref().map_or("(null)".to_string(), |r| r.to_string());
+    eprintln!("============   Options   ============");
+    eprintln!("backend: {backend}");
+    eprintln!("mark: 0x{:x}", config.mark);
+    eprintln!("mask: 0x{:x}", config.mask);
+    eprintln!("module-regex: {}", opt(&config.module_regex));
+    eprintln!("regex: {}", opt(&config.regex));
+    eprintln!("extension: (null)");
+    eprintln!("tracer: {}", config.tracer);
+    eprintln!("output: {}", config.output);
+    eprintln!("perf_page_cnt: {}", config.perf.page_count);
+    eprintln!("perf_sample_period: {}", config.perf.sample_period);
+    eprintln!("perf_wakeup_events: {}", config.perf.wakeup_events);
+    if let Some(port) = config.probe_server_port {
+        eprintln!("probe_server_port: {port}");
+    }
+    eprintln!("============ End Options ============");
+}
+
+/// `-l`: header on stderr, rows on stdout, by skb position then discovery order.
+pub fn list_lines(targets: &[Target]) -> (String, Vec<String>) {
+    let header = format!(
+        "{:>64.64}\t{:>16.16}\t{:>18}\t{}",
+        "NAME", "MOD", "ADDR", "SKB_POSITION"
+    );
+    let mut sorted: Vec<&Target> = targets.iter().collect();
+    sorted.sort_by_key(|t| t.skb.pos);
+    let rows = sorted
+        .iter()
+        .map(|t| {
+            format!(
+                "{:>64.64}\t{:>16.16}\t0x{:016x}\t{}",
+                t.name, t.module, t.addr, t.skb.pos
+            )
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Probe id → names, resolved once for every event.
+struct Resolver {
+    names: Vec<(Arc<str>, Arc<str>)>,
+    unknown: Arc<str>,
+}
+
+impl Resolver {
+    fn new(targets: &[Target]) -> Resolver {
+        Resolver {
+            names: targets
+                .iter()
+                .map(|t| (Arc::from(t.module.as_str()), Arc::from(t.name.as_str())))
+                .collect(),
+            unknown: Arc::from("(unknown)"),
+        }
+    }
+
+    fn event(&self, raw: &RawEvent) -> Event {
+        let (module, function) = self
+            .names
+            .get(raw.probe_id as usize)
+            .cloned()
+            .unwrap_or_else(|| (self.unknown.clone(), self.unknown.clone()));
+        Event {
+            packet_id: raw.packet_id,
+            timestamp: raw.tstamp,
+            cpu: raw.processor_id,
+            module,
+            function,
+            is_return: raw.is_return != 0,
+            ext: Vec::new(),
+        }
+    }
+}
+
+fn start_probe_server(port: u16) -> Result<()> {
+    let listener = std::net::TcpListener::bind(("0.0.0.0", port)).with_context(|| {
+        format!("probe server cannot listen on port {port}: pick another with --probe-server-port")
+    })?;
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            drop(conn);
+        }
+    });
+    Ok(())
+}
+
+fn ring_size(page_count: u64) -> u32 {
+    let page = 4096u64;
+    let cpus = libbpf_rs::num_possible_cpus().unwrap_or(1) as u64;
+    (page_count * page * cpus).next_power_of_two().min(1 << 30) as u32
+}
+
+/// Whether an output error is the reader going away (e.g. `| head`).
+fn is_broken_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+}
+
+pub fn run(config: Config) -> Result<()> {
+    if config.set_rlimit {
+        preflight::raise_rlimits();
+    }
+    preflight::check_btf()?;
+    preflight::check_privileges()?;
+
+    let started = Instant::now();
+    let discovery = discover::discover(Path::new("/sys/kernel/btf"))?;
+    match &discovery.traceable_source {
+        TraceableSource::FilterFunctions(path) => log::debug!("traceable functions from {path}"),
+        TraceableSource::Kallsyms(why) => log::debug!(
+            "available_filter_functions unreadable ({why}): taking every kallsyms text symbol as traceable"
+        ),
+    }
+    log::debug!(
+        "discovered {} skb functions and {} skb tracepoints in {:.3}s",
+        discovery.functions.len(),
+        discovery.tracepoints.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let features = Features::probe(&discovery);
+    log::debug!("kernel features: {features:?}");
+    let (backend, note) = attach::select(config.backend, config.tracer, &features)?;
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
+    let (targets, filtered) = attach::filter_targets(
+        &discovery,
+        backend.access(),
+        config.regex.as_ref(),
+        config.module_regex.as_ref(),
+    );
+
+    if config.list {
+        let (header, rows) = list_lines(&targets);
+        eprintln!("{header}");
+        let mut out = BufWriter::new(io::stdout().lock());
+        for row in rows {
+            if let Err(e) = writeln!(out, "{row}") {
+                if is_broken_pipe(&e) {
+                    return Ok(());
+                }
+                return Err(e.into());
+            }
+        }
+        return out.flush().or_else(|e| {
+            if is_broken_pipe(&e) {
+                Ok(())
+            } else {
+                Err(e.into())
+            }
+        });
+    }
+    if config.verbose {
+        print_options(&config, &backend.kind().to_string());
+    }
+    if targets.is_empty() {
+        bail!(
+            "nothing to trace: no {} hook matched{} ({} candidates before filtering)",
+            backend.kind(),
+            if config.regex.is_some() || config.module_regex.is_some() {
+                " -r/--module-regex"
+            } else {
+                ""
+            },
+            filtered
+        );
+    }
+
+    install_signal_handlers();
+    let use_ringbuf = match config.transport {
+        Some(TransportKind::Ringbuf) => true,
+        Some(TransportKind::Perf) => false,
+        None => features.ringbuf,
+    };
+    log::debug!(
+        "transport: {}",
+        if use_ringbuf {
+            "ring buffer"
+        } else {
+            "perf buffer"
+        }
+    );
+    let linked = link::link(&[
+        (
+            &format!("ipft's {} programs", backend.kind()),
+            backend.object(),
+        ),
+        ("the null extension", embedded::NULL_MODULE),
+    ])?;
+    let load_config = LoadConfig {
+        mark: config.mark,
+        mask: config.mask,
+        use_ringbuf,
+        ring_size: ring_size(config.perf.page_count),
+    };
+    let obj = load::load(&linked, &load_config, config.verbose, |open| {
+        backend.prepare(open, &targets)
+    })?;
+
+    let attach_start = Instant::now();
+    let progress = Progress::new(targets.len() + filtered, filtered);
+    let attachment = backend.attach(&obj, &targets, &progress);
+    progress.finish();
+    log::debug!(
+        "took {:.3} seconds to attach",
+        attach_start.elapsed().as_secs_f64()
+    );
+    for (name, why) in &attachment.failures {
+        log::debug!("failed to attach {name}: {why}");
+    }
+    if !attachment.failures.is_empty() && progress.succeeded() > 0 {
+        log::warn!(
+            "{} of {} hooks failed to attach (run with -v to list them)",
+            attachment.failures.len(),
+            targets.len()
+        );
+    }
+    if progress.succeeded() == 0 {
+        let first = attachment
+            .failures
+            .first()
+            .map(|(n, w)| format!(" (first: {n}: {w})"))
+            .unwrap_or_default();
+        bail!(
+            "no hook could be attached with the {} backend{first}",
+            backend.kind()
+        );
+    }
+    if stopped() {
+        attachment.detach();
+        return Ok(());
+    }
+
+    let sink = Rc::new(RefCell::new(Sink::default()));
+    let events_map = obj
+        .maps()
+        .find(|m| {
+            m.name()
+                == if use_ringbuf {
+                    "ipft_ring"
+                } else {
+                    "ipft_events"
+                }
+        })
+        .context("BPF object lost its event map")?;
+    let lost_map = obj
+        .maps()
+        .find(|m| m.name() == "ipft_lost")
+        .context("BPF object lost ipft_lost")?;
+    let receiver = if use_ringbuf {
+        Receiver::ring(&events_map, sink.clone())?
+    } else {
+        Receiver::perf(&events_map, &config.perf, sink.clone())?
+    };
+
+    let stdout: Box<dyn Write> = Box::new(BufWriter::with_capacity(1 << 16, io::stdout()));
+    let mut out = output::new(
+        config.output,
+        config.tracer,
+        stdout,
+        io::stderr().is_terminal(),
+    );
+    let resolver = Resolver::new(&targets);
+    eprintln!("Trace ready!");
+    if let Some(port) = config.probe_server_port {
+        start_probe_server(port)?;
+    }
+
+    let mut lost_reported = 0u64;
+    let mut last_lost_check = Instant::now();
+    let lost_now =
+        |sink: &Sink| -> u64 { sink.perf_lost + load::read_percpu_counter(&lost_map).unwrap_or(0) };
+    let result = (|| -> io::Result<()> {
+        loop {
+            let done = stopped();
+            receiver
+                .poll(Duration::from_millis(if done { 0 } else { 100 }))
+                .map_err(io::Error::other)?;
+            let batch = std::mem::take(&mut sink.borrow_mut().events);
+            for raw in &batch {
+                out.on_event(resolver.event(raw))?;
+            }
+            if done || last_lost_check.elapsed() >= Duration::from_secs(1) {
+                last_lost_check = Instant::now();
+                let lost = lost_now(&sink.borrow());
+                if lost > lost_reported {
+                    out.on_lost(lost - lost_reported, lost)?;
+                    lost_reported = lost;
+                }
+            }
+            out.flush()?;
+            if done {
+                return out.finish();
+            }
+        }
+    })();
+    let malformed = sink.borrow().malformed;
+    drop(receiver);
+    attachment.detach();
+    if malformed > 0 {
+        log::warn!("{malformed} malformed records from the kernel were skipped");
+    }
+    if lost_reported > 0 {
+        eprintln!(
+            "Lost {lost_reported} events: the {} was full; raise --perf-page-count or narrow -r/--module-regex",
+            if use_ringbuf { "ring buffer" } else { "perf buffer" }
+        );
+    }
+    match result {
+        Err(e) if is_broken_pipe(&e) => Ok(()),
+        other => other.context("failed to write the trace output"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discover::{btf::SkbArg, TargetKind};
+
+    fn target(name: &str, module: &str, addr: u64, pos: u32) -> Target {
+        Target {
+            kind: TargetKind::Function,
+            name: name.into(),
+            module: module.into(),
+            addr,
+            btf_id: 1,
+            btf_obj: None,
+            skb: SkbArg {
+                pos,
+                in_register: true,
+                trampoline_ok: true,
+            },
+        }
+    }
+
+    #[test]
+    fn list_layout_matches_ipftrace2() {
+        let (header, rows) = list_lines(&[
+            target("tcp_v4_rcv", "vmlinux", 0xffffffff81b00000, 1),
+            target("ip_rcv", "vmlinux", 0xffffffff81a2b3c0, 0),
+        ]);
+        assert_eq!(
+            header,
+            format!(
+                "{:>64}\t{:>16}\t{:>18}\tSKB_POSITION",
+                "NAME", "MOD", "ADDR"
+            )
+        );
+        assert_eq!(
+            rows[0],
+            format!(
+                "{}ip_rcv\t         vmlinux\t0xffffffff81a2b3c0\t0",
+                " ".repeat(58)
+            )
+        );
+        assert!(rows[1].trim_start().starts_with("tcp_v4_rcv"));
+    }
+
+    #[test]
+    fn ring_size_is_a_power_of_two() {
+        let s = ring_size(8);
+        assert!(s.is_power_of_two() && s >= 8 * 4096);
+    }
+}
