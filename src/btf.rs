@@ -15,8 +15,7 @@ use anyhow::{bail, ensure, Context, Result};
 
 const BTF_MAGIC: u16 = 0xeb9f;
 
-/// The parts of a BTF type ipft uses. Kinds it never looks into keep only
-/// their kind number.
+/// A BTF type, with the parts of each kind that ipft uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     Void,
@@ -85,12 +84,7 @@ pub enum Kind {
     TypeTag {
         target: u32,
     },
-    Other(u32),
 }
-
-pub const INT_SIGNED: u8 = 1 << 0;
-pub const INT_CHAR: u8 = 1 << 1;
-pub const INT_BOOL: u8 = 1 << 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -150,12 +144,6 @@ impl Btf {
     /// Parses split BTF whose ids and strings continue those of `base`.
     pub fn parse_split(data: &[u8], base: Arc<Btf>) -> Result<Btf> {
         Self::parse_inner(data, Some(base))
-    }
-
-    pub fn from_file(path: &str) -> Result<Btf> {
-        let data =
-            std::fs::read(path).with_context(|| format!("failed to read BTF from {path}"))?;
-        Self::parse(&data).with_context(|| format!("failed to parse BTF from {path}"))
     }
 
     fn parse_inner(data: &[u8], base: Option<Arc<Btf>>) -> Result<Btf> {
@@ -437,7 +425,7 @@ fn parse_type(cur: &mut Cursor) -> Result<Type> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Builds a tiny BTF blob: int, struct sk_buff, ptr, const ptr, func proto, func.
@@ -503,7 +491,7 @@ mod tests {
             eprintln!("SKIP parses_running_kernel_btf: {path} missing");
             return;
         }
-        let btf = Btf::from_file(path).unwrap();
+        let btf = Btf::parse(&std::fs::read(path).unwrap()).unwrap();
         assert!(btf
             .find_own("sk_buff", |k| matches!(k, Kind::Struct { .. }))
             .is_some());

@@ -222,8 +222,7 @@ fn compile_regex(flag: &str, re: &Option<String>) -> Result<Option<Regex>, Usage
 fn summary_line(s: &str) -> String {
     s.lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .last()
+        .rfind(|l| !l.is_empty())
         .unwrap_or("")
         .to_string()
 }

@@ -139,7 +139,7 @@ fn probe_kprobe_multi(symbol: &str) -> Result<(), String> {
     if fd < 0 {
         return Err(format!(
             "kprobe-multi unavailable ({})",
-            std::io::Error::from_raw_os_error(-fd)
+            clone::errno_msg(fd)
         ));
     }
     // SAFETY: a fresh link fd we own; dropping it detaches the probe again.

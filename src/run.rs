@@ -40,7 +40,7 @@ fn install_signal_handlers() {
         // SAFETY: the handler only touches an atomic and calls _exit.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as usize;
+            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
@@ -173,13 +173,13 @@ pub fn run(config: Config) -> Result<()> {
 
     let features = Features::probe(&discovery);
     log::debug!("kernel features: {features:?}");
-    let (backend, note) = attach::select(config.backend, config.tracer, &features)?;
+    let (kind, note) = attach::select(config.backend, config.tracer, &features)?;
     if let Some(note) = note {
         eprintln!("{note}");
     }
     let (targets, filtered) = attach::filter_targets(
         &discovery,
-        backend.access(),
+        attach::access(kind),
         config.regex.as_ref(),
         config.module_regex.as_ref(),
     );
@@ -204,8 +204,12 @@ pub fn run(config: Config) -> Result<()> {
             }
         });
     }
+    if let Some(why) = features.unavailable(kind) {
+        bail!("cannot trace with -b {kind}: {why}");
+    }
+    let backend = attach::backend(kind)?;
     if config.verbose {
-        print_options(&config, &backend.kind().to_string());
+        print_options(&config, &kind.to_string());
     }
     if targets.is_empty() {
         bail!(

@@ -43,8 +43,29 @@ pub struct CloneTarget<'a> {
     pub attach_btf_obj_fd: Option<BorrowedFd<'a>>,
 }
 
-fn errno_msg(rc: i32) -> String {
-    std::io::Error::from_raw_os_error(rc.abs()).to_string()
+/// `EPERM (Operation not permitted)` for a negative errno return.
+pub fn errno_msg(rc: i32) -> String {
+    let errno = rc.abs();
+    let name = match errno {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::ESRCH => "ESRCH",
+        libc::E2BIG => "E2BIG",
+        libc::EBADF => "EBADF",
+        libc::EACCES => "EACCES",
+        libc::EBUSY => "EBUSY",
+        libc::EEXIST => "EEXIST",
+        libc::EINVAL => "EINVAL",
+        libc::EMFILE => "EMFILE",
+        libc::ENOSPC => "ENOSPC",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        524 => return "ENOTSUPP (not supported by this kernel)".to_string(),
+        _ => return std::io::Error::from_raw_os_error(errno).to_string(),
+    };
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    format!("{name} ({text})")
 }
 
 /// Loads `insns` as a new program; on failure with `want_log`, loads again

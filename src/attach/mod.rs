@@ -24,8 +24,6 @@ use crate::preflight::Features;
 /// An attach mechanism.
 pub trait Backend {
     fn kind(&self) -> BackendKind;
-    /// How this backend reads arguments, i.e. which targets it can trace.
-    fn access(&self) -> ArgAccess;
     /// The embedded BPF object holding this backend's programs.
     fn object(&self) -> &'static [u8];
     /// Adjusts programs before load (attach targets, autoload).
@@ -114,16 +112,37 @@ impl Progress {
     }
 }
 
+/// Backends this build can attach with.
+const IMPLEMENTED: &[BackendKind] = &[BackendKind::Tracepoint];
+
+/// How a backend reads arguments, i.e. which targets it can trace.
+pub fn access(kind: BackendKind) -> ArgAccess {
+    match kind {
+        BackendKind::Kprobe | BackendKind::KprobeMulti => ArgAccess::Registers,
+        BackendKind::Ftrace => ArgAccess::Trampoline,
+        BackendKind::Tracepoint => ArgAccess::TracepointCtx,
+    }
+}
+
+/// The attach implementation of `kind`.
+pub fn backend(kind: BackendKind) -> Result<Box<dyn Backend>> {
+    match kind {
+        BackendKind::Tracepoint => Ok(Box::new(tracepoint::Tracepoint)),
+        other => bail!(
+            "the {other} backend is not implemented in this ipft yet (-l -b {other} lists its targets): use -b tracepoint"
+        ),
+    }
+}
+
 /// The backend to use, and the line that explains an automatic fallback.
 pub fn select(
     explicit: Option<BackendKind>,
     tracer: Tracer,
     features: &Features,
-) -> Result<(Box<dyn Backend>, Option<String>)> {
-    let kind = match explicit {
-        Some(kind) => kind,
+) -> Result<(BackendKind, Option<String>)> {
+    match explicit {
+        Some(kind) => Ok((kind, None)),
         None => {
-            let implemented: &[BackendKind] = &[];
             let preferred: &[BackendKind] = match tracer {
                 Tracer::Function => &[
                     BackendKind::KprobeMulti,
@@ -137,7 +156,7 @@ pub fn select(
             for kind in preferred {
                 match features.unavailable(*kind) {
                     Some(why) => reasons.push(why),
-                    None if implemented.contains(kind) => {
+                    None if IMPLEMENTED.contains(kind) => {
                         chosen = Some(*kind);
                         break;
                     }
@@ -145,23 +164,19 @@ pub fn select(
                 }
             }
             match (chosen, tracer) {
-                (Some(kind), _) => kind,
+                (Some(kind), _) => Ok((kind, None)),
                 (None, Tracer::Function) => {
                     reasons.dedup();
                     let note = format!("{}: using tracepoints", reasons.join(", "));
-                    return Ok((Box::new(tracepoint::Tracepoint), Some(note)));
+                    Ok((BackendKind::Tracepoint, Some(note)))
                 }
-                (None, Tracer::FunctionGraph) => bail!(
-                    "-t function_graph needs fentry/fexit: {}",
-                    reasons.join(", ")
-                ),
+                (None, Tracer::FunctionGraph) => {
+                    bail!(
+                        "-t function_graph needs fentry/fexit: {}",
+                        reasons.join(", ")
+                    )
+                }
             }
-        }
-    };
-    match kind {
-        BackendKind::Tracepoint => Ok((Box::new(tracepoint::Tracepoint), None)),
-        other => {
-            bail!("the {other} backend is not implemented in this ipft yet: use -b tracepoint")
         }
     }
 }

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use super::clone::{self, CloneTarget};
 use super::{Attachment, Backend, Progress};
 use crate::cli::BackendKind;
-use crate::discover::{btf::MAX_CTX_ARGS, ArgAccess, Target};
+use crate::discover::{btf::MAX_CTX_ARGS, Target};
 use crate::load::embedded;
 
 pub struct Tracepoint;
@@ -28,10 +28,6 @@ fn template_name(pos: u32) -> String {
 impl Backend for Tracepoint {
     fn kind(&self) -> BackendKind {
         BackendKind::Tracepoint
-    }
-
-    fn access(&self) -> ArgAccess {
-        ArgAccess::TracepointCtx
     }
 
     fn object(&self) -> &'static [u8] {

@@ -12,7 +12,7 @@ pub mod ksyms;
 pub mod tracefs;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -80,7 +80,6 @@ pub struct Discovery {
     pub functions: Vec<Target>,
     pub tracepoints: Vec<Target>,
     pub traceable_source: TraceableSource,
-    pub tracing_dir: Option<PathBuf>,
 }
 
 /// Loads vmlinux BTF and every module BTF next to it.
@@ -120,6 +119,11 @@ pub fn load_kernel_btf(btf_dir: &Path) -> Result<Vec<(Option<String>, Arc<Btf>)>
 pub fn discover(btf_dir: &Path) -> Result<Discovery> {
     let objs = load_kernel_btf(btf_dir)?;
     let kallsyms = Kallsyms::read()?;
+    if !kallsyms.has_addresses() {
+        log::warn!(
+            "/proc/kallsyms shows no addresses (kernel.kptr_restrict?): -l addresses will read 0"
+        );
+    }
     let tracing_dir = tracefs::tracing_dir();
     let (traceable, traceable_source) = match ksyms::read_filter_functions(tracing_dir.as_deref()) {
         Ok(set) => {
@@ -217,7 +221,6 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
         functions,
         tracepoints,
         traceable_source,
-        tracing_dir,
     })
 }
 

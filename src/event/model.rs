@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-/// A decoded extension value.
+/// A decoded extension value (produced by extension decoding).
+#[allow(dead_code)] // printers handle every kind; decoders arrive with extensions
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Unsigned(u64),

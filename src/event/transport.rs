@@ -8,7 +8,7 @@
 //! failed reservations are counted in the `ipft_lost` map by the programs.
 
 use std::cell::RefCell;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::Duration;
 

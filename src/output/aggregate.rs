@@ -151,7 +151,7 @@ mod tests {
         let lines = agg.render();
         let texts: Vec<String> = lines[2..]
             .iter()
-            .map(|l| l[51..].trim_end().to_string())
+            .map(|l| l[50..].trim_end().to_string())
             .collect();
         assert_eq!(texts, ["}", "outer() {", "  inner() {", "  }"]);
     }

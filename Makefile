@@ -1,0 +1,41 @@
+# Thin wrapper over cargo; .ci/run calls the same targets the README gives.
+#   make deps   install the Debian 12 build and test dependencies (root)
+#   make        build the static release binary
+#   make demo   build, then trace a marked ping with the real binary (root)
+#   make test   unit, CLI and root end-to-end tests (root for the latter)
+#   make lint   rustfmt, clippy -D warnings
+#   make bench  bench/run (see bench/README in the script header)
+
+TARGET  := x86_64-unknown-linux-gnu
+BIN     := target/$(TARGET)/release/ipft
+CARGO   ?= cargo
+V       ?= 0
+Q       := $(if $(filter 1,$(V)),,@)
+
+.PHONY: all build deps demo test lint bench clean
+
+all: build
+
+build:
+	$(Q)$(CARGO) build --release --locked
+	$(Q)file $(BIN) | grep -q 'static' || { echo "error: $(BIN) is not static"; exit 1; }
+	$(Q)ls -l $(BIN)
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+demo: build
+	$(Q)scripts/demo.sh $(BIN)
+
+test:
+	$(Q)$(CARGO) test --locked
+
+lint:
+	$(Q)$(CARGO) fmt --check
+	$(Q)$(CARGO) clippy --locked --all-targets -- -D warnings
+
+bench: build
+	$(Q)bench/run
+
+clean:
+	$(Q)$(CARGO) clean

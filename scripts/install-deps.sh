@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine needs to build and test ipft.
+# clang-19 compiles bpf/*.bpf.c; autotools, flex, bison and gawk build the
+# vendored libelf/libbpf of libbpf-sys; iproute2, nftables and iputils-ping
+# are used by the end-to-end tests and the demo.
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: run as root (sudo make deps)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+	clang-19 llvm-19 linux-libc-dev make pkg-config file \
+	autoconf automake autopoint gettext m4 flex bison gawk libtool \
+	zlib1g-dev libzstd-dev \
+	iproute2 nftables iputils-ping procps bc bpftool
+if ! command -v cargo >/dev/null; then
+	echo "install-deps.sh: cargo not found; install Rust with rustup (https://rustup.rs)" >&2
+	exit 1
+fi
