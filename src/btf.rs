@@ -253,6 +253,13 @@ impl Btf {
     /// Size in bytes of a type, following modifiers; `None` for void, functions
     /// and unknown kinds.
     pub fn size_of(&self, id: u32) -> Option<u32> {
+        self.size_of_depth(id, 0)
+    }
+
+    fn size_of_depth(&self, id: u32, depth: u32) -> Option<u32> {
+        if depth > 32 {
+            return None; // a malformed, self-referencing array
+        }
         let id = self.skip_mods(id);
         match self.kind(id)? {
             Kind::Int { size, .. }
@@ -261,7 +268,9 @@ impl Btf {
             | Kind::Enum { size, .. }
             | Kind::Float { size } => Some(*size),
             Kind::Ptr { .. } => Some(8),
-            Kind::Array { elem, nelems } => self.size_of(*elem)?.checked_mul(*nelems),
+            Kind::Array { elem, nelems } => {
+                self.size_of_depth(*elem, depth + 1)?.checked_mul(*nelems)
+            }
             _ => None,
         }
     }

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use std::path::PathBuf;
+
 use clap::{Parser, ValueEnum};
 use regex::Regex;
 
@@ -77,6 +79,15 @@ pub struct Args {
     /// Attach mechanism [default: best available for the tracer]
     #[arg(short = 'b', long, value_name = "BACKEND")]
     pub backend: Option<BackendKind>,
+
+    /// BPF extension adding its own data to every event: an object (.o) built
+    /// with clang -target bpf -O2 -g (see --gen bpf-module-skeleton)
+    #[arg(short = 'e', long, value_name = "PATH")]
+    pub extension: Option<PathBuf>,
+
+    /// Print a template for extension authors and exit
+    #[arg(long, value_name = "TARGET")]
+    pub gen: Option<GenTarget>,
 
     /// List the hooks that would be traced (after -r/--module-regex) and exit
     #[arg(short = 'l', long)]
@@ -150,6 +161,14 @@ pub struct Args {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenTarget {
+    /// A complete minimal extension in C
+    BpfModuleSkeleton,
+    /// The header with ipft's extension macros
+    BpfModuleHeader,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TransportKind {
     Ringbuf,
     Perf,
@@ -187,6 +206,8 @@ pub struct PerfOptions {
 #[derive(Debug)]
 pub struct Config {
     pub backend: Option<BackendKind>,
+    pub extension: Option<PathBuf>,
+    pub gen: Option<GenTarget>,
     pub list: bool,
     pub mark: u32,
     pub mask: u32,
@@ -229,7 +250,7 @@ fn summary_line(s: &str) -> String {
 
 impl Args {
     pub fn into_config(self) -> Result<Config, UsageError> {
-        let mark = match (self.mark, self.list) {
+        let mark = match (self.mark, self.list || self.gen.is_some()) {
             (Some(0), _) => {
                 return Err(UsageError(
                     "mark can't be zero: it would match every unmarked packet; mark the packets to trace and pass that mark".into(),
@@ -269,6 +290,8 @@ impl Args {
         }
         Ok(Config {
             backend: self.backend,
+            extension: self.extension,
+            gen: self.gen,
             list: self.list,
             mark,
             mask: self.mask,

@@ -4,21 +4,10 @@
 //! `run.rs` and maps the outcome to an exit code: 0 ok, 1 runtime failure,
 //! 2 usage error.
 
-mod attach;
-mod btf;
-mod cli;
-mod discover;
-mod event;
-mod load;
-mod logger;
-mod output;
-mod preflight;
-mod run;
-mod version;
-
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
+use ipft::{cli, ext, logger, run, version};
 
 fn parse_args() -> Result<cli::Args, ExitCode> {
     let cmd = cli::Args::command().long_version(version::long());
@@ -57,6 +46,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(target) = config.gen {
+        match target {
+            cli::GenTarget::BpfModuleHeader => print!("{}", ext::HEADER),
+            cli::GenTarget::BpfModuleSkeleton => print!("{}", ext::skeleton()),
+        }
+        return ExitCode::SUCCESS;
+    }
     match run::run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

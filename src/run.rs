@@ -20,6 +20,7 @@ use crate::discover::{self, ksyms::TraceableSource, Target};
 use crate::event::model::Event;
 use crate::event::raw::RawEvent;
 use crate::event::transport::{Receiver, Sink};
+use crate::ext::{Decoder, Extension};
 use crate::load::{self, embedded, link, LoadConfig};
 use crate::output;
 use crate::preflight::{self, Features};
@@ -59,7 +60,13 @@ fn print_options(config: &Config, backend: &str) {
     eprintln!("mask: 0x{:x}", config.mask);
     eprintln!("module-regex: {}", opt(&config.module_regex));
     eprintln!("regex: {}", opt(&config.regex));
-    eprintln!("extension: (null)");
+    eprintln!(
+        "extension: {}",
+        config
+            .extension
+            .as_ref()
+            .map_or("(null)".to_string(), |p| p.display().to_string())
+    );
     eprintln!("tracer: {}", config.tracer);
     eprintln!("output: {}", config.output);
     eprintln!("perf_page_cnt: {}", config.perf.page_count);
@@ -91,15 +98,18 @@ pub fn list_lines(targets: &[Target]) -> (String, Vec<String>) {
     (header, rows)
 }
 
-/// Probe id → names, resolved once for every event.
+/// Probe id → names, resolved once for every event, and the extension's
+/// data decoded.
 struct Resolver {
     names: Vec<(Arc<str>, Arc<str>)>,
     unknown: Arc<str>,
+    decoder: Decoder,
 }
 
 impl Resolver {
-    fn new(targets: &[Target]) -> Resolver {
+    fn new(targets: &[Target], decoder: Decoder) -> Resolver {
         Resolver {
+            decoder,
             names: targets
                 .iter()
                 .map(|t| (Arc::from(t.module.as_str()), Arc::from(t.name.as_str())))
@@ -121,7 +131,7 @@ impl Resolver {
             module,
             function,
             is_return: raw.is_return != 0,
-            ext: Vec::new(),
+            ext: self.decoder.decode(&raw.data),
         }
     }
 }
@@ -150,6 +160,12 @@ fn is_broken_pipe(e: &io::Error) -> bool {
 }
 
 pub fn run(config: Config) -> Result<()> {
+    // Extension mistakes are reported first: they need no privileges.
+    let extension = config
+        .extension
+        .as_deref()
+        .map(Extension::open)
+        .transpose()?;
     if config.set_rlimit {
         preflight::raise_rlimits();
     }
@@ -238,20 +254,19 @@ pub fn run(config: Config) -> Result<()> {
             "perf buffer"
         }
     );
-    let linked = link::link(&[
-        (
-            &format!("ipft's {} programs", backend.kind()),
-            backend.object(),
-        ),
-        ("the null extension", embedded::NULL_MODULE),
-    ])?;
+    let (ext_name, ext_object) = match &extension {
+        Some(ext) => (ext.name.as_str(), ext.object.as_slice()),
+        None => ("the null extension", embedded::NULL_MODULE),
+    };
+    let backend_name = format!("ipft's {} programs", backend.kind());
+    let linked = link::link(&[(&backend_name, backend.object()), (ext_name, ext_object)])?;
     let load_config = LoadConfig {
         mark: config.mark,
         mask: config.mask,
         use_ringbuf,
         ring_size: ring_size(config.perf.page_count),
     };
-    let obj = load::load(&linked, &load_config, config.verbose, |open| {
+    let obj = load::load(&linked, &load_config, |open| {
         backend.prepare(open, &targets)
     })?;
 
@@ -318,7 +333,13 @@ pub fn run(config: Config) -> Result<()> {
         stdout,
         io::stderr().is_terminal(),
     );
-    let resolver = Resolver::new(&targets);
+    let decoder = extension.map(|e| e.decoder).unwrap_or_default();
+    if config.verbose && !decoder.is_empty() {
+        for line in decoder.describe() {
+            eprintln!("{line}");
+        }
+    }
+    let resolver = Resolver::new(&targets, decoder);
     eprintln!("Trace ready!");
     if let Some(port) = config.probe_server_port {
         start_probe_server(port)?;

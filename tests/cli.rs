@@ -87,3 +87,34 @@ fn usage_errors_are_one_line_with_status_two() {
     usage_error(&["-m", "1", "--perf-page-count", "3"], "power of two");
     usage_error(&["-m", "1", "--perf-page-count", "0"], "power of two");
 }
+
+#[test]
+fn unprivileged_user_gets_one_clear_line() {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
+    if !root || !setpriv {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP unprivileged_user_gets_one_clear_line: needs root and setpriv to drop to nobody"
+        );
+        return;
+    }
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+        ])
+        .arg(env!("CARGO_BIN_EXE_ipft"))
+        .args(["-m", "1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("needs root"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

@@ -251,6 +251,34 @@ mod tests {
     }
 
     #[test]
+    fn missing_btf_names_the_fix() {
+        let Err(err) = load_kernel_btf(Path::new("/nonexistent/btf")) else {
+            panic!("loaded BTF from nowhere")
+        };
+        let msg = format!("{err:#}");
+        assert!(msg.contains("CONFIG_DEBUG_INFO_BTF=y"), "{msg}");
+        assert!(msg.contains("/nonexistent/btf/vmlinux"), "{msg}");
+    }
+
+    #[test]
+    fn module_less_kernel_is_fine_and_functions_are_deduplicated() {
+        let Some(d) = running_kernel() else { return };
+        let mut names: Vec<&str> = d.functions.iter().map(|t| t.name.as_str()).collect();
+        let total = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), total, "a function is listed once");
+        for t in &d.functions {
+            match &t.btf_obj {
+                None => assert_eq!(t.module, "vmlinux", "{t:?}"),
+                Some(obj) => {
+                    assert_eq!(&t.module, obj, "module functions carry their module: {t:?}")
+                }
+            }
+        }
+    }
+
+    #[test]
     fn finds_skb_tracepoints() {
         let Some(d) = running_kernel() else { return };
         let kfree = d

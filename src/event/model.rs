@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 /// A decoded extension value (produced by extension decoding).
-#[allow(dead_code)] // printers handle every kind; decoders arrive with extensions
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Unsigned(u64),
@@ -18,6 +17,7 @@ pub enum Value {
     Enum(String),
     Flags(Vec<String>),
     Str(String),
+    Bytes(Vec<u8>),
 }
 
 impl std::fmt::Display for Value {
@@ -31,6 +31,7 @@ impl std::fmt::Display for Value {
             Value::Enum(s) | Value::Str(s) => f.write_str(s),
             Value::Flags(names) if names.is_empty() => f.write_str("<none>"),
             Value::Flags(names) => f.write_str(&names.join("|")),
+            Value::Bytes(bytes) => bytes.iter().try_for_each(|b| write!(f, "{b:02x}")),
         }
     }
 }

@@ -74,12 +74,11 @@ fn set_rodata(open: &mut OpenObject, btf: &Btf, values: &[(&str, u32)]) -> Resul
 pub fn load(
     linked: &[u8],
     config: &LoadConfig,
-    verbose: bool,
     prepare: impl FnOnce(&mut OpenObject) -> Result<()>,
 ) -> Result<Object> {
     let btf = object_btf(linked)?;
+    // Not ObjectBuilder::debug(): that replaces our libbpf print callback.
     let mut open = ObjectBuilder::default()
-        .debug(verbose)
         .open_memory(linked)
         .context("libbpf failed to open the linked BPF object")?;
     set_rodata(

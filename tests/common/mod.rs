@@ -446,3 +446,52 @@ pub fn monotonic_ns() -> u64 {
 pub fn cstr(s: &str) -> CString {
     CString::new(s).unwrap()
 }
+
+/// clang for BPF: $BPF_CLANG, clang-19 or clang.
+pub fn bpf_clang() -> Option<String> {
+    let candidates = std::env::var("BPF_CLANG")
+        .into_iter()
+        .chain(["clang-19".to_string(), "clang".to_string()]);
+    candidates.into_iter().find(|c| {
+        Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// Compiles a BPF C file the way an extension author would (`-target bpf
+/// -O2 -g`, libbpf's and ipft's headers) into the test's scratch directory.
+pub fn compile_bpf(src: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    let clang = bpf_clang().ok_or("no clang")?;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{}.{}.o",
+        src.file_stem().unwrap().to_string_lossy(),
+        std::process::id()
+    ));
+    let output = Command::new(clang)
+        .args(["-target", "bpf", "-O2", "-g", "-c"])
+        .arg("-I")
+        .arg(format!("{root}/vendor/libbpf"))
+        .arg("-I")
+        .arg(format!("{root}/headers"))
+        .args(["-idirafter", "/usr/include/x86_64-linux-gnu"])
+        .arg(src)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    Ok(out)
+}
+
+/// Compiles one of the shipped example extensions in tests/extensions/.
+pub fn example_extension(name: &str) -> std::path::PathBuf {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/extensions")
+        .join(name);
+    compile_bpf(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()))
+}

@@ -1,0 +1,246 @@
+//! # Extensions
+//!
+//! A user's BPF object that fills the 64-byte data area of every event
+//! through `int module(void *ctx, struct sk_buff *skb, __u8 data[64])`,
+//! and describes those bytes with a struct tagged `__ipft_event_struct`
+//! ([`decode`]). This module reads and checks the object; linking happens
+//! in `load::link`, like the built-in null module.
+
+pub mod decode;
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use crate::btf::{Btf, Kind};
+use crate::load;
+pub use decode::Decoder;
+
+/// `--gen bpf-module-header`: the header for extension authors.
+pub const HEADER: &str = include_str!("../../headers/ipft.h");
+const SKELETON_BODY: &str = include_str!("../../headers/skeleton.bpf.c");
+
+/// `--gen bpf-module-skeleton`: a complete extension that stands alone
+/// (the header's definitions inline, then a minimal `module()`).
+pub fn skeleton() -> String {
+    let body: Vec<&str> = HEADER
+        .lines()
+        .filter(|l| {
+            !l.starts_with("/* SPDX") && !l.contains("__IPFT_EXTENSION_H__") && *l != "#endif"
+        })
+        .collect();
+    format!("{}\n\n{SKELETON_BODY}", body.join("\n").trim())
+}
+
+const EM_BPF: u16 = 247;
+
+/// A checked extension object.
+pub struct Extension {
+    pub name: String,
+    pub object: Vec<u8>,
+    pub decoder: Decoder,
+}
+
+impl Extension {
+    /// Reads an extension by its suffix: `.o` objects now, `.c` sources once
+    /// ipft can compile them.
+    pub fn open(path: &Path) -> Result<Extension> {
+        let name = path.display().to_string();
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("o") => {
+                let bytes = std::fs::read(path).with_context(|| format!("cannot read extension {name}"))?;
+                Self::from_object(&name, bytes)
+            }
+            Some("c") => bail!(
+                "{name}: compiling C extensions is not supported by this ipft yet; build an object with `clang -target bpf -O2 -g -c {name} -o ext.bpf.o` and pass that"
+            ),
+            _ => bail!("{name}: an extension must be a BPF object (.o) or BPF C source (.c)"),
+        }
+    }
+
+    /// Checks an extension object and builds its decoder.
+    pub fn from_object(name: &str, object: Vec<u8>) -> Result<Extension> {
+        use object::Object as _;
+        if !object.starts_with(b"\x7fELF") {
+            bail!("{name} is not an ELF object: expected a BPF object built with clang -target bpf -g");
+        }
+        let elf = object::File::parse(&*object)
+            .map_err(|e| anyhow::anyhow!("{name} is a truncated or corrupt ELF object ({e})"))?;
+        let machine = match &elf {
+            object::File::Elf64(f) => f.elf_header().e_machine.get(f.endian()),
+            object::File::Elf32(f) => f.elf_header().e_machine.get(f.endian()),
+            _ => 0,
+        };
+        if machine != EM_BPF {
+            bail!(
+                "{name} is an ELF object for {:?}, not BPF: compile it with clang -target bpf",
+                elf.architecture()
+            );
+        }
+        let btf =
+            load::object_btf(&object).with_context(|| format!("{name}: cannot read its BTF"))?;
+        check_module_function(&btf).with_context(|| format!("{name}: bad extension"))?;
+        let decoder = Decoder::from_btf(&btf).with_context(|| format!("{name}: bad extension"))?;
+        Ok(Extension {
+            name: name.to_string(),
+            object,
+            decoder,
+        })
+    }
+}
+
+/// `module` must exist and take (ctx, skb, data).
+fn check_module_function(btf: &Btf) -> Result<()> {
+    const PROTO: &str = "int module(void *ctx, struct sk_buff *skb, __u8 data[64])";
+    let func = btf
+        .find_own("module", |k| matches!(k, Kind::Func { .. }))
+        .with_context(|| format!("no `module` function: define `__hidden {PROTO}`"))?;
+    let Some(Kind::Func { proto, .. }) = btf.kind(func) else {
+        unreachable!()
+    };
+    let Some(Kind::FuncProto { params, ret }) = btf.kind(*proto) else {
+        bail!("`module` has no prototype in BTF");
+    };
+    if params.len() != 3 {
+        bail!(
+            "`module` takes {} parameters; it must be `{PROTO}`",
+            params.len()
+        );
+    }
+    let is_int = matches!(
+        btf.kind(btf.skip_mods(*ret)),
+        Some(Kind::Int { .. } | Kind::Enum { .. })
+    );
+    let ptr = |i: usize| {
+        matches!(
+            btf.kind(btf.skip_mods(params[i].type_id)),
+            Some(Kind::Ptr { .. })
+        )
+    };
+    if !is_int || !(0..3).all(ptr) {
+        bail!("`module` has the wrong signature; it must be `{PROTO}`");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::raw::DATA_SIZE;
+    use std::process::Command;
+
+    /// Compiles a BPF C file with clang, or `None` (after saying so) without clang.
+    fn compile(rel: &str) -> Option<Vec<u8>> {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let clang = ["clang-19", "clang"]
+            .into_iter()
+            .find(|c| Command::new(c).arg("--version").output().is_ok())?;
+        let out = std::env::temp_dir().join(format!(
+            "ipft-unit-{}-{}.o",
+            std::process::id(),
+            rel.replace('/', "_")
+        ));
+        let status = Command::new(clang)
+            .args(["-target", "bpf", "-O2", "-g", "-c"])
+            .arg(format!("-I{root}/vendor/libbpf"))
+            .arg(format!("-I{root}/headers"))
+            .args(["-idirafter", "/usr/include/x86_64-linux-gnu"])
+            .arg(format!("{root}/{rel}"))
+            .arg("-o")
+            .arg(&out)
+            .status()
+            .ok()?;
+        assert!(status.success(), "clang failed on {rel}");
+        let bytes = std::fs::read(&out).ok();
+        let _ = std::fs::remove_file(&out);
+        bytes
+    }
+
+    #[test]
+    fn skeleton_is_self_contained() {
+        let s = skeleton();
+        assert!(s.contains("#define __ipft_event_struct __ipft_event_struct __ipft_sec_skip"));
+        assert!(s.contains("__hidden int module(void *ctx, struct sk_buff *skb, __u8 data[64])"));
+        assert!(!s.contains("#endif") && !s.contains("SPDX"));
+    }
+
+    #[test]
+    fn gso_example_decodes_flags() {
+        let Some(obj) = compile("tests/extensions/gso.bpf.c") else {
+            eprintln!("SKIP gso_example_decodes_flags: no clang");
+            return;
+        };
+        let ext = Extension::from_object("gso", obj).unwrap();
+        assert_eq!(
+            ext.decoder.describe()[1..5],
+            [
+                "[0] key: len kind: INT formatter: default",
+                "[1] key: gso_size kind: INT formatter: default",
+                "[2] key: gso_segs kind: INT formatter: default",
+                "[3] key: gso_type kind: INT formatter: enum_flags",
+            ]
+        );
+        let mut data = [0u8; DATA_SIZE];
+        data[0..4].copy_from_slice(&2688u32.to_ne_bytes());
+        data[4..6].copy_from_slice(&1460u16.to_ne_bytes());
+        data[6..8].copy_from_slice(&2u16.to_ne_bytes());
+        data[8..12].copy_from_slice(&0x101u32.to_ne_bytes());
+        let text: Vec<String> = ext
+            .decoder
+            .decode(&data)
+            .iter()
+            .map(|f| format!("{}: {}", f.name, f.value))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "len: 2688",
+                "gso_size: 1460",
+                "gso_segs: 2",
+                "gso_type: tcpv4|ipxip4"
+            ]
+        );
+    }
+
+    /// Random corruption of a real extension's BTF never panics the reader
+    /// or the decoder builder (a stable-toolchain stand-in for `fuzz/`).
+    #[test]
+    fn corrupted_btf_never_panics() {
+        let Some(obj) = compile("tests/extensions/all_printers.bpf.c") else {
+            eprintln!("SKIP corrupted_btf_never_panics: no clang");
+            return;
+        };
+        let btf_bytes = {
+            use object::{Object as _, ObjectSection as _};
+            let f = object::File::parse(&*obj).unwrap();
+            f.section_by_name(".BTF").unwrap().data().unwrap().to_vec()
+        };
+        let good = Btf::parse(&btf_bytes).unwrap();
+        let decoder = Decoder::from_btf(&good).unwrap();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let mut bytes = btf_bytes.clone();
+            for _ in 0..(next() % 8 + 1) {
+                let i = (next() as usize) % bytes.len();
+                bytes[i] = next() as u8;
+            }
+            bytes.truncate((next() as usize) % (bytes.len() + 1));
+            if let Ok(btf) = Btf::parse(&bytes) {
+                if let Ok(d) = Decoder::from_btf(&btf) {
+                    let _ = d.decode(&[0xa5; DATA_SIZE]);
+                }
+            }
+            let mut data = [0u8; DATA_SIZE];
+            data.iter_mut().for_each(|b| *b = next() as u8);
+            for f in decoder.decode(&data) {
+                let _ = f.value.to_string();
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! ipft as a library: the binary (`main.rs`) is a thin shell over these
+//! modules, and tests and fuzz targets reach the parsers directly.
+//! Read `run.rs` first: it is the whole pipeline on one screen.
+
+pub mod attach;
+pub mod btf;
+pub mod cli;
+pub mod discover;
+pub mod event;
+pub mod ext;
+pub mod load;
+pub mod logger;
+pub mod output;
+pub mod preflight;
+pub mod run;
+pub mod version;
