@@ -314,3 +314,36 @@ fn root_gso_extension_sees_tcp_segmentation_offload() {
         "{small}"
     );
 }
+
+#[test]
+fn root_extension_filters_events_and_keeps_its_own_state() {
+    if !require("root_extension_filters_events_and_keeps_its_own_state", NEEDS) {
+        return;
+    }
+    let _serial = common::serial();
+    let ext = common::example_extension("big_packets.bpf.c");
+    let mark = 0x5eed0e03u32;
+    let pair = NetPair::new();
+    let b = pair.addr_b;
+    let ipft = Ipft::start(&["-b", "tracepoint", "-m", &mark.to_string(), "-o", "json", "-e", ext.to_str().unwrap(), "-r", "^net_dev_start_xmit$"]);
+    NetPair::in_ns(&pair.a, move || {
+        for _ in 0..3 {
+            common::send_udp(SocketAddrV4::new(b, 9999), mark, 1, 100);
+            common::send_udp(SocketAddrV4::new(b, 9999), mark, 1, 1200);
+        }
+    })
+    .join()
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (stdout, stderr, code) = ipft.stop();
+    assert_eq!(code, 0, "{stderr}");
+    let events: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 3, "only the 3 big datagrams are kept: {stdout}");
+    let mut seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    seqs.sort();
+    assert_eq!(seqs, [1, 2, 3], "the global counts kept events");
+    for e in &events {
+        assert_eq!(e["len"], 14 + 20 + 8 + 1200);
+        assert!(e["per_cpu"].as_u64().unwrap() >= 1, "the extension's map works: {e}");
+    }
+}

@@ -1,5 +1,5 @@
 # ipft -l per backend: each lists a plausible number of targets; the function backends include
-# module functions (veth, nf_conntrack are loaded by /init) with the module in the MOD column.
+# functions of the modules veth and nf_conntrack (loaded by /init), named in the MOD column.
 . /scenarios/lib.sh
 
 for backend in kprobe-multi kprobe ftrace tracepoint; do
@@ -17,10 +17,12 @@ for backend in kprobe-multi kprobe ftrace tracepoint; do
 		;;
 	*)
 		[ "$n" -gt 1000 ] || fail "-l -b $backend: only $n functions, want > 1000"
-		awk '$2 == "veth" || $2 == "nf_conntrack"' "$out" | grep -q . ||
-			fail "-l -b $backend: no function from veth or nf_conntrack"
-		log "$backend: e.g. $(awk '$2 == "veth" { print $1 "(" $2 ")"; exit }' "$out")" \
-			"$(awk '$2 == "nf_conntrack" { print $1 "(" $2 ")"; exit }' "$out")"
+		for mod in veth nf_conntrack; do
+			grep -q "^$mod " /proc/modules || fail "module $mod is not loaded"
+			f=$(awk -v m=$mod '$2 == m { print $1; exit }' "$out")
+			[ -n "$f" ] || fail "-l -b $backend: no function of module $mod in the MOD column"
+			log "$backend: e.g. $f ($mod)"
+		done
 		;;
 	esac
 done
