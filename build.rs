@@ -5,7 +5,13 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const BPF_OBJECTS: &[&str] = &["tracepoint", "null_module"];
+const BPF_OBJECTS: &[&str] = &[
+    "tracepoint",
+    "kprobe",
+    "kprobe_multi",
+    "fentry",
+    "null_module",
+];
 
 fn find_clang() -> String {
     if let Ok(clang) = env::var("BPF_CLANG") {

@@ -223,7 +223,7 @@ pub fn run(config: Config) -> Result<()> {
     if let Some(why) = features.unavailable(kind) {
         bail!("cannot trace with -b {kind}: {why}");
     }
-    let backend = attach::backend(kind)?;
+    let backend = attach::backend(kind, config.tracer);
     if config.verbose {
         print_options(&config, &kind.to_string());
     }

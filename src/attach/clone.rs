@@ -7,10 +7,15 @@
 
 use std::collections::HashMap;
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
+use libbpf_rs::Object;
 use libbpf_sys::bpf_insn;
+use rayon::prelude::*;
+
+use super::{pool, Attachment, Progress};
+use crate::discover::Target;
 
 /// Mirrors `IPFT_PROBE_ID_MAGIC` in `bpf/ipft_common.h`.
 pub const PROBE_ID_MAGIC: i32 = 0x1bf7_c0de;
@@ -134,6 +139,69 @@ pub fn attach_tracing(prog: BorrowedFd) -> Result<OwnedFd> {
     }
     // SAFETY: a fresh descriptor we own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Clones template `template(target)` of `obj` for every target, as
+/// `attach_types` (one program and link per type, e.g. fentry and fexit),
+/// loading and attaching in parallel. The probe id of `targets[i]` is `i`.
+pub fn clone_all(
+    obj: &Object,
+    targets: &[Target],
+    template: impl Fn(&Target, libbpf_sys::bpf_attach_type) -> String + Sync,
+    attach_types: &[libbpf_sys::bpf_attach_type],
+    progress: &Progress,
+) -> Attachment {
+    let want_log = log::log_enabled!(log::Level::Debug);
+    let btf_fds = kernel_btf_fds(targets.iter().filter_map(|t| t.btf_obj.as_deref()));
+    let insns_of = |name: &str| obj.progs().find(|p| p.name() == name).map(|p| p.insns());
+    let attach_one = |id: usize, t: &Target| -> Result<Vec<OwnedFd>> {
+        let btf_obj_fd = match &t.btf_obj {
+            Some(m) => Some(
+                btf_fds
+                    .get(m)
+                    .with_context(|| format!("no BTF object for module {m}"))?
+                    .as_fd(),
+            ),
+            None => None,
+        };
+        let mut fds = Vec::with_capacity(2 * attach_types.len());
+        for &attach_type in attach_types {
+            let name = template(t, attach_type);
+            let insns =
+                insns_of(&name).with_context(|| format!("template {name} was not loaded"))?;
+            let insns = patch_probe_id(insns, id as u32)?;
+            let spec = CloneTarget {
+                prog_name: &name,
+                prog_type: libbpf_sys::BPF_PROG_TYPE_TRACING,
+                attach_type,
+                attach_btf_id: t.btf_id,
+                attach_btf_obj_fd: btf_obj_fd,
+            };
+            let prog = load(&spec, &insns, want_log)?;
+            let link = attach_tracing(prog.as_fd())?;
+            fds.extend([link, prog]);
+        }
+        Ok(fds)
+    };
+    let results: Vec<Result<Vec<OwnedFd>>> = pool().install(|| {
+        targets
+            .par_iter()
+            .enumerate()
+            .map(|(id, t)| {
+                let r = attach_one(id, t);
+                progress.record(r.is_ok());
+                r
+            })
+            .collect()
+    });
+    let mut attachment = Attachment::default();
+    for (t, r) in targets.iter().zip(results) {
+        match r {
+            Ok(fds) => attachment.fds.extend(fds),
+            Err(e) => attachment.failures.push((t.name.clone(), format!("{e:#}"))),
+        }
+    }
+    attachment
 }
 
 /// File descriptors of the kernel's module BTF objects named in `names`.

@@ -6,12 +6,15 @@
 //! never fatal unless nothing attached at all.
 
 pub mod clone;
+pub mod fentry;
+pub mod kprobe;
+pub mod kprobe_multi;
 pub mod tracepoint;
 
 use std::io::IsTerminal;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use anyhow::{bail, Result};
@@ -45,8 +48,62 @@ impl Attachment {
     /// an RCU grace period).
     pub fn detach(self) {
         use rayon::prelude::*;
-        self.fds.into_par_iter().for_each(drop);
+        pool().install(|| self.fds.into_par_iter().for_each(drop));
     }
+}
+
+/// Threads for attach and detach. Most of their time is spent waiting in
+/// the kernel (RCU grace periods), not on a CPU, so there are many more of
+/// them than cores: concurrent waits share grace periods.
+pub fn pool() -> &'static rayon::ThreadPool {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .max(4)
+            * 8;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("ipft-attach-{i}"))
+            .build()
+            .expect("failed to start attach threads")
+    })
+}
+
+/// Program number `pos` of a template family, e.g. `ipft_tp3`.
+fn template_pos(name: &str, prefix: &str) -> Option<u32> {
+    name.strip_prefix(prefix)?.parse().ok()
+}
+
+/// Loads only the templates (`<prefix><pos>`) that have targets.
+pub fn enable_templates(open: &mut OpenObject, targets: &[Target], prefix: &str) {
+    for mut prog in open.progs_mut() {
+        let name = prog.name().to_string_lossy().into_owned();
+        if let Some(pos) = template_pos(&name, prefix) {
+            prog.set_autoload(targets.iter().any(|t| t.skb.pos == pos));
+        }
+    }
+}
+
+/// For programs bound to one target at load (tp_btf, fentry, fexit): aims
+/// each template `<prefix><pos>` at the first target of its position, and
+/// leaves the others (and other families) unloaded.
+pub fn set_template_targets(
+    open: &mut OpenObject,
+    targets: &[Target],
+    prefixes: &[&str],
+) -> Result<()> {
+    for mut prog in open.progs_mut() {
+        let name = prog.name().to_string_lossy().into_owned();
+        let pos = prefixes.iter().find_map(|p| template_pos(&name, p));
+        match pos.and_then(|pos| targets.iter().find(|t| t.skb.pos == pos)) {
+            Some(first) => prog
+                .set_attach_target(0, Some(first.name.clone()))
+                .map_err(|e| anyhow::anyhow!("failed to aim {name} at {}: {e}", first.name))?,
+            None => prog.set_autoload(false),
+        }
+    }
+    Ok(())
 }
 
 /// The `Attaching program (total …)` line on stderr.
@@ -112,9 +169,6 @@ impl Progress {
     }
 }
 
-/// Backends this build can attach with.
-const IMPLEMENTED: &[BackendKind] = &[BackendKind::Tracepoint];
-
 /// How a backend reads arguments, i.e. which targets it can trace.
 pub fn access(kind: BackendKind) -> ArgAccess {
     match kind {
@@ -125,12 +179,12 @@ pub fn access(kind: BackendKind) -> ArgAccess {
 }
 
 /// The attach implementation of `kind`.
-pub fn backend(kind: BackendKind) -> Result<Box<dyn Backend>> {
+pub fn backend(kind: BackendKind, tracer: Tracer) -> Box<dyn Backend> {
     match kind {
-        BackendKind::Tracepoint => Ok(Box::new(tracepoint::Tracepoint)),
-        other => bail!(
-            "the {other} backend is not implemented in this ipft yet (-l -b {other} lists its targets): use -b tracepoint"
-        ),
+        BackendKind::Tracepoint => Box::new(tracepoint::Tracepoint),
+        BackendKind::KprobeMulti => Box::new(kprobe_multi::KprobeMulti),
+        BackendKind::Kprobe => Box::new(kprobe::Kprobe),
+        BackendKind::Ftrace => Box::new(fentry::Fentry { tracer }),
     }
 }
 
@@ -156,11 +210,10 @@ pub fn select(
             for kind in preferred {
                 match features.unavailable(*kind) {
                     Some(why) => reasons.push(why),
-                    None if IMPLEMENTED.contains(kind) => {
+                    None => {
                         chosen = Some(*kind);
                         break;
                     }
-                    None => reasons.push(format!("{kind} is not implemented in this ipft yet")),
                 }
             }
             match (chosen, tracer) {

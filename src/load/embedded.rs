@@ -7,3 +7,12 @@ pub const TRACEPOINT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tracepoi
 
 /// The extension used when the user gives none (`bpf/null_module.bpf.c`).
 pub const NULL_MODULE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/null_module.bpf.o"));
+
+/// kprobe programs, one per skb register (`bpf/kprobe.bpf.c`).
+pub const KPROBE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kprobe.bpf.o"));
+
+/// kprobe-multi programs, one per skb register (`bpf/kprobe_multi.bpf.c`).
+pub const KPROBE_MULTI: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kprobe_multi.bpf.o"));
+
+/// fentry/fexit templates, one per skb argument slot (`bpf/fentry.bpf.c`).
+pub const FENTRY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fentry.bpf.o"));

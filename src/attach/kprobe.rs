@@ -1,0 +1,144 @@
+//! # kprobe backend
+//!
+//! One kprobe per function through the kprobe PMU (perf_event_open) and a
+//! BPF link carrying the function's probe id as its cookie (Linux 5.15+).
+//! Registration and teardown each wait on the kernel, so both run on many
+//! threads at once.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use anyhow::{bail, Context, Result};
+use libbpf_rs::{Object, OpenObject};
+use rayon::prelude::*;
+
+use super::clone::errno_msg;
+use super::{enable_templates, pool, Attachment, Backend, Progress};
+use crate::cli::BackendKind;
+use crate::discover::Target;
+use crate::load::embedded;
+
+pub struct Kprobe;
+
+const PREFIX: &str = "ipft_kprobe";
+/// `PERF_FLAG_FD_CLOEXEC` from linux/perf_event.h.
+const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 1 << 3;
+const KPROBE_PMU_TYPE: &str = "/sys/bus/event_source/devices/kprobe/type";
+
+fn pmu_type() -> Result<u32> {
+    let text = std::fs::read_to_string(KPROBE_PMU_TYPE).with_context(|| {
+        format!("no kprobe PMU ({KPROBE_PMU_TYPE}): kernel without CONFIG_KPROBES?")
+    })?;
+    text.trim().parse().context("unreadable kprobe PMU type")
+}
+
+/// A kprobe on `func` running `prog` with `cookie`: (perf event, link).
+fn attach_one(pmu: u32, prog: BorrowedFd, func: &str, cookie: u64) -> Result<[OwnedFd; 2]> {
+    let name = CString::new(func)?;
+    let mut attr = libbpf_sys::perf_event_attr {
+        type_: pmu,
+        size: std::mem::size_of::<libbpf_sys::perf_event_attr>() as u32,
+        ..Default::default()
+    };
+    attr.__bindgen_anon_3.kprobe_func = name.as_ptr() as u64;
+    attr.__bindgen_anon_4.probe_offset = 0;
+    // SAFETY: attr and the name it points to outlive the call.
+    let pfd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            &attr as *const _,
+            -1,
+            0,
+            -1,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    } as i32;
+    if pfd < 0 {
+        bail!(
+            "kprobe failed: {}",
+            errno_msg(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+        );
+    }
+    // SAFETY: a fresh perf event fd we own.
+    let perf = unsafe { OwnedFd::from_raw_fd(pfd) };
+    let mut opts = libbpf_sys::bpf_link_create_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_link_create_opts>() as _,
+        ..Default::default()
+    };
+    opts.__bindgen_anon_1.perf_event.bpf_cookie = cookie;
+    // SAFETY: prog and perf are valid fds; opts outlives the call.
+    let lfd = unsafe {
+        libbpf_sys::bpf_link_create(
+            prog.as_raw_fd(),
+            perf.as_raw_fd(),
+            libbpf_sys::BPF_PERF_EVENT,
+            &opts,
+        )
+    };
+    if lfd < 0 {
+        bail!("link failed: {}", errno_msg(lfd));
+    }
+    // SAFETY: a fresh link fd we own.
+    Ok([unsafe { OwnedFd::from_raw_fd(lfd) }, perf])
+}
+
+impl Backend for Kprobe {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Kprobe
+    }
+
+    fn object(&self) -> &'static [u8] {
+        embedded::KPROBE
+    }
+
+    fn prepare(&self, open: &mut OpenObject, targets: &[Target]) -> Result<()> {
+        enable_templates(open, targets, PREFIX);
+        Ok(())
+    }
+
+    fn attach(&self, obj: &Object, targets: &[Target], progress: &Progress) -> Attachment {
+        let mut att = Attachment::default();
+        let pmu = match pmu_type() {
+            Ok(p) => p,
+            Err(e) => {
+                att.failures
+                    .extend(targets.iter().map(|t| (t.name.clone(), format!("{e:#}"))));
+                return att;
+            }
+        };
+        let progs: Vec<Option<i32>> = (0..crate::discover::btf::MAX_REG_ARGS)
+            .map(|pos| {
+                let name = format!("{PREFIX}{pos}");
+                obj.progs()
+                    .find(|p| p.name() == name.as_str())
+                    .map(|p| p.as_fd().as_raw_fd())
+            })
+            .collect();
+        let results: Vec<Result<[OwnedFd; 2]>> = pool().install(|| {
+            targets
+                .par_iter()
+                .enumerate()
+                .map(|(id, t)| {
+                    let r = progs
+                        .get(t.skb.pos as usize)
+                        .copied()
+                        .flatten()
+                        .context("program not loaded")
+                        // SAFETY: the fd belongs to a program of `obj`, which
+                        // outlives this call.
+                        .map(|fd| unsafe { BorrowedFd::borrow_raw(fd) })
+                        .and_then(|prog| attach_one(pmu, prog, &t.name, id as u64));
+                    progress.record(r.is_ok());
+                    r
+                })
+                .collect()
+        });
+        for (t, r) in targets.iter().zip(results) {
+            match r {
+                Ok(fds) => att.fds.extend(fds),
+                Err(e) => att.failures.push((t.name.clone(), format!("{e:#}"))),
+            }
+        }
+        att
+    }
+}
