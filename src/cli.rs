@@ -155,6 +155,14 @@ pub struct Args {
     #[arg(long, value_name = "NUMBER", default_value_t = 13720)]
     pub probe_server_port: u16,
 
+    /// Write the man page (roff) to stdout and exit (for packaging)
+    #[arg(long, hide = true)]
+    pub man: bool,
+
+    /// Write a completion script for SHELL to stdout and exit (for packaging)
+    #[arg(long, value_name = "SHELL", hide = true)]
+    pub completions: Option<clap_complete::Shell>,
+
     /// Transport for events [default: ring buffer when the kernel has it]
     #[arg(long, value_name = "TRANSPORT", hide = true)]
     pub transport: Option<TransportKind>,
@@ -205,6 +213,8 @@ pub struct PerfOptions {
 /// Validated configuration.
 #[derive(Debug)]
 pub struct Config {
+    pub man: bool,
+    pub completions: Option<clap_complete::Shell>,
     pub backend: Option<BackendKind>,
     pub extension: Option<PathBuf>,
     pub gen: Option<GenTarget>,
@@ -250,7 +260,8 @@ fn summary_line(s: &str) -> String {
 
 impl Args {
     pub fn into_config(self) -> Result<Config, UsageError> {
-        let mark = match (self.mark, self.list || self.gen.is_some()) {
+        let exits_early = self.list || self.gen.is_some() || self.man || self.completions.is_some();
+        let mark = match (self.mark, exits_early) {
             (Some(0), _) => {
                 return Err(UsageError(
                     "mark can't be zero: it would match every unmarked packet; mark the packets to trace and pass that mark".into(),
@@ -289,6 +300,8 @@ impl Args {
             }
         }
         Ok(Config {
+            man: self.man,
+            completions: self.completions,
             backend: self.backend,
             extension: self.extension,
             gen: self.gen,

@@ -46,6 +46,24 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if config.man || config.completions.is_some() {
+        let cmd = cli::Args::command().long_version(version::long());
+        let result = match config.completions {
+            Some(shell) => {
+                clap_complete::generate(shell, &mut cmd.clone(), "ipft", &mut std::io::stdout());
+                Ok(())
+            }
+            None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout()),
+        };
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ipft: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     if let Some(target) = config.gen {
         match target {
             cli::GenTarget::BpfModuleHeader => print!("{}", ext::HEADER),
