@@ -1,5 +1,10 @@
-//! Compiles ipft's own BPF programs (`bpf/*.bpf.c`) with clang into `OUT_DIR`,
-//! where `src/load/embedded.rs` picks them up with `include_bytes!`.
+//! Build steps that are not Rust:
+//! 1. ipft's own BPF programs (`bpf/*.bpf.c`), compiled with clang into
+//!    `OUT_DIR` for `src/load/embedded.rs`;
+//! 2. the headers served to extensions, zstd-compressed into
+//!    `OUT_DIR/embedded-headers/` for `src/compile/headers.rs`;
+//! 3. the C++ compiler shim (`src/compile/shim/`), linked with Debian's static
+//!    clang/LLVM 19 libraries.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -51,6 +56,144 @@ fn main() {
         let obj = out_dir.join(format!("{name}.bpf.o"));
         compile_bpf(&clang, &root, &src, &obj);
     }
+    pack_headers(&root, &out_dir);
+    build_shim(&root);
+}
+
+/// (source directory, virtual directory) of every header tree extensions see.
+/// Earlier entries win: ipft's own asm/ replaces nothing but must come first.
+const HEADER_TREES: &[(&str, &str)] = &[
+    ("headers", "include"),
+    ("vendor/libbpf", "include"),
+    ("vendor/linux-uapi", "include"),
+    ("vendor/clang/include", "clang/include"),
+];
+
+fn pack_headers(root: &Path, out_dir: &Path) {
+    let dest = out_dir.join("embedded-headers");
+    let _ = std::fs::remove_dir_all(&dest);
+    for (src, virt) in HEADER_TREES {
+        let src = root.join(src);
+        println!("cargo:rerun-if-changed={}", src.display());
+        for file in walk(&src)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "h"))
+        {
+            let rel = file.strip_prefix(&src).unwrap();
+            let target = dest.join(virt).join(format!("{}.zst", rel.display()));
+            if target.exists() {
+                continue;
+            }
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            let data = std::fs::read(&file).unwrap();
+            std::fs::write(&target, zstd::encode_all(&data[..], 19).unwrap()).unwrap();
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+    {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn llvm_config(args: &[&str]) -> String {
+    let llvm_config =
+        env::var("LLVM_CONFIG").unwrap_or_else(|_| "/usr/lib/llvm-19/bin/llvm-config".into());
+    let out = Command::new(&llvm_config).args(args).output().unwrap_or_else(|e| {
+        panic!("cannot run {llvm_config}: {e}; install llvm-19-dev and libclang-19-dev (make deps) or set LLVM_CONFIG")
+    });
+    assert!(out.status.success(), "{llvm_config} {args:?} failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// clang libraries the shim needs, in link order.
+const CLANG_LIBS: &[&str] = &[
+    "clangCodeGen",
+    "clangFrontend",
+    "clangDriver",
+    "clangSerialization",
+    "clangParse",
+    "clangSema",
+    "clangAnalysis",
+    "clangASTMatchers",
+    "clangAPINotes",
+    "clangEdit",
+    "clangAST",
+    "clangLex",
+    "clangBasic",
+    "clangSupport",
+];
+
+/// LLVM components: the BPF target and what clang's code generator pulls in.
+const LLVM_COMPONENTS: &[&str] = &[
+    "bpfcodegen",
+    "bpfasmparser",
+    "bpfdesc",
+    "bpfinfo",
+    "option",
+    "passes",
+    "coverage",
+    "frontendopenmp",
+    "frontenddriver",
+    "frontendhlsl",
+    "lto",
+    "windowsdriver",
+    "irreader",
+    "bitwriter",
+];
+
+fn build_shim(root: &Path) {
+    println!("cargo:rerun-if-env-changed=LLVM_CONFIG");
+    let shim = root.join("src/compile/shim");
+    println!("cargo:rerun-if-changed={}", shim.display());
+    let mut build = cc::Build::new();
+    build
+        .cpp(true)
+        .file(shim.join("shim.cpp"))
+        .cpp_link_stdlib(None)
+        .define("NDEBUG", None);
+    for flag in llvm_config(&["--cxxflags"]).split_whitespace() {
+        build.flag(flag);
+    }
+    build.flag("-Wno-unused-parameter").compile("ipft_shim");
+    cc::Build::new()
+        .file(shim.join("vmlinux.c"))
+        .compile("ipft_vmlinux");
+
+    println!(
+        "cargo:rustc-link-search=native={}",
+        llvm_config(&["--libdir"])
+    );
+    for lib in CLANG_LIBS {
+        println!("cargo:rustc-link-lib=static={lib}");
+    }
+    let mut args = vec!["--link-static", "--libs"];
+    args.extend(LLVM_COMPONENTS);
+    for lib in llvm_config(&args).split_whitespace() {
+        let lib = lib.trim_start_matches("-l");
+        // Polly is replaced by a stub in the shim.
+        if !lib.starts_with("Polly") {
+            println!("cargo:rustc-link-lib=static={lib}");
+        }
+    }
+    // LLVM's compression support; zstd-sys's bundled copy does not provide
+    // the symbols LLVM was built against, Debian's static libzstd does.
+    println!("cargo:rustc-link-search=native=/usr/lib/x86_64-linux-gnu");
+    println!("cargo:rustc-link-lib=static=zstd");
+    println!("cargo:rustc-link-lib=static=z");
+    println!("cargo:rustc-link-lib=static:-bundle=stdc++");
 }
 
 fn compile_bpf(clang: &str, root: &Path, src: &Path, obj: &Path) {

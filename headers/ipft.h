@@ -2,7 +2,9 @@
 #ifndef __IPFT_EXTENSION_H__
 #define __IPFT_EXTENSION_H__
 
+#ifndef __VMLINUX_H__ /* vmlinux.h, when included first, has these types */
 #include <linux/types.h>
+#endif
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine needs to build and test ipft.
-# clang-19 compiles bpf/*.bpf.c; autotools, flex, bison and gawk build the
+# clang-19 compiles bpf/*.bpf.c; llvm-19-dev and libclang-19-dev provide the
+# static clang/LLVM libraries linked into ipft (its built-in compiler); autotools, flex, bison and gawk build the
 # vendored libelf/libbpf of libbpf-sys; iproute2, nftables and iputils-ping
 # are used by the end-to-end tests and the demo.
 set -euo pipefail
@@ -11,7 +12,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
-	clang-19 llvm-19 linux-libc-dev make pkg-config file \
+	clang-19 llvm-19 llvm-19-dev libclang-19-dev linux-libc-dev make pkg-config file \
 	autoconf automake autopoint gettext m4 flex bison gawk libtool \
 	zlib1g-dev libzstd-dev \
 	iproute2 nftables iputils-ping procps bc bpftool

@@ -80,10 +80,16 @@ pub struct Args {
     #[arg(short = 'b', long, value_name = "BACKEND")]
     pub backend: Option<BackendKind>,
 
-    /// BPF extension adding its own data to every event: an object (.o) built
-    /// with clang -target bpf -O2 -g (see --gen bpf-module-skeleton)
+    /// BPF extension adding its own data to every event: C source (.c, compiled
+    /// by ipft itself, or by $CC with $CFLAGS when set) or an object (.o)
+    /// (see --gen bpf-module-skeleton)
     #[arg(short = 'e', long, value_name = "PATH")]
     pub extension: Option<PathBuf>,
+
+    /// Compile and check the -e extension, write the BPF object to PATH and
+    /// exit (a portable object: it needs neither clang nor headers to run)
+    #[arg(long, value_name = "PATH", requires = "extension")]
+    pub emit_object: Option<PathBuf>,
 
     /// Print a template for extension authors and exit
     #[arg(long, value_name = "TARGET")]
@@ -217,6 +223,7 @@ pub struct Config {
     pub completions: Option<clap_complete::Shell>,
     pub backend: Option<BackendKind>,
     pub extension: Option<PathBuf>,
+    pub emit_object: Option<PathBuf>,
     pub gen: Option<GenTarget>,
     pub list: bool,
     pub mark: u32,
@@ -260,7 +267,11 @@ fn summary_line(s: &str) -> String {
 
 impl Args {
     pub fn into_config(self) -> Result<Config, UsageError> {
-        let exits_early = self.list || self.gen.is_some() || self.man || self.completions.is_some();
+        let exits_early = self.list
+            || self.gen.is_some()
+            || self.man
+            || self.completions.is_some()
+            || self.emit_object.is_some();
         let mark = match (self.mark, exits_early) {
             (Some(0), _) => {
                 return Err(UsageError(
@@ -304,6 +315,7 @@ impl Args {
             completions: self.completions,
             backend: self.backend,
             extension: self.extension,
+            emit_object: self.emit_object,
             gen: self.gen,
             list: self.list,
             mark,

@@ -5,6 +5,7 @@
 pub mod attach;
 pub mod btf;
 pub mod cli;
+pub mod compile;
 pub mod discover;
 pub mod event;
 pub mod ext;

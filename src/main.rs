@@ -64,6 +64,19 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let (Some(out), Some(src)) = (&config.emit_object, &config.extension) {
+        let written = ext::Extension::open(src).and_then(|e| {
+            std::fs::write(out, &e.object)
+                .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", out.display()))
+        });
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ipft: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     if let Some(target) = config.gen {
         match target {
             cli::GenTarget::BpfModuleHeader => print!("{}", ext::HEADER),

@@ -317,7 +317,10 @@ fn root_gso_extension_sees_tcp_segmentation_offload() {
 
 #[test]
 fn root_extension_filters_events_and_keeps_its_own_state() {
-    if !require("root_extension_filters_events_and_keeps_its_own_state", NEEDS) {
+    if !require(
+        "root_extension_filters_events_and_keeps_its_own_state",
+        NEEDS,
+    ) {
         return;
     }
     let _serial = common::serial();
@@ -325,7 +328,18 @@ fn root_extension_filters_events_and_keeps_its_own_state() {
     let mark = 0x5eed0e03u32;
     let pair = NetPair::new();
     let b = pair.addr_b;
-    let ipft = Ipft::start(&["-b", "tracepoint", "-m", &mark.to_string(), "-o", "json", "-e", ext.to_str().unwrap(), "-r", "^net_dev_start_xmit$"]);
+    let ipft = Ipft::start(&[
+        "-b",
+        "tracepoint",
+        "-m",
+        &mark.to_string(),
+        "-o",
+        "json",
+        "-e",
+        ext.to_str().unwrap(),
+        "-r",
+        "^net_dev_start_xmit$",
+    ]);
     NetPair::in_ns(&pair.a, move || {
         for _ in 0..3 {
             common::send_udp(SocketAddrV4::new(b, 9999), mark, 1, 100);
@@ -337,13 +351,197 @@ fn root_extension_filters_events_and_keeps_its_own_state() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     let (stdout, stderr, code) = ipft.stop();
     assert_eq!(code, 0, "{stderr}");
-    let events: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(events.len(), 3, "only the 3 big datagrams are kept: {stdout}");
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        events.len(),
+        3,
+        "only the 3 big datagrams are kept: {stdout}"
+    );
     let mut seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     seqs.sort();
     assert_eq!(seqs, [1, 2, 3], "the global counts kept events");
     for e in &events {
         assert_eq!(e["len"], 14 + 20 + 8 + 1200);
-        assert!(e["per_cpu"].as_u64().unwrap() >= 1, "the extension's map works: {e}");
+        assert!(
+            e["per_cpu"].as_u64().unwrap() >= 1,
+            "the extension's map works: {e}"
+        );
+    }
+}
+
+/// An `ipft` whose environment has no PATH, so no compiler could be found.
+fn ipft_without_path(args: &[&str]) -> std::process::Output {
+    Command::new(common::IPFT)
+        .args(args)
+        .env_clear()
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn c_extensions_compile_in_process_without_any_compiler_on_path() {
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let ext = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/extensions");
+    for name in ["gso.bpf.c", "all_printers.bpf.c", "big_packets.bpf.c"] {
+        let out_path = scratch.join(format!("{name}.inproc.o"));
+        let out = ipft_without_path(&[
+            "-e",
+            ext.join(name).to_str().unwrap(),
+            "--emit-object",
+            out_path.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let obj = std::fs::read(&out_path).unwrap();
+        assert_eq!(&obj[..4], b"\x7fELF", "{name}");
+    }
+    // The skeleton, as a user would start.
+    let skel = Command::new(common::IPFT)
+        .args(["--gen", "bpf-module-skeleton"])
+        .output()
+        .unwrap();
+    let src = scratch.join("skel_inproc.bpf.c");
+    std::fs::write(&src, skel.stdout).unwrap();
+    let obj = scratch.join("skel_inproc.o");
+    let out = ipft_without_path(&[
+        "-e",
+        src.to_str().unwrap(),
+        "--emit-object",
+        obj.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn compile_errors_read_like_clang_and_exit_one() {
+    let src = Path::new(env!("CARGO_TARGET_TMPDIR")).join("broken.bpf.c");
+    std::fs::write(
+        &src,
+        "#include <ipft.h>\nstruct ev { __u32 len; } __ipft_event_struct;\n__hidden int module(void *ctx, void *skb, __u8 data[64])\n{\n\tnot_declared = 1;\n\treturn 0;\n}\n",
+    )
+    .unwrap();
+    let out = Command::new(common::IPFT)
+        .args(["-m", "1", "-e"])
+        .arg(&src)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:5:2: error: use of undeclared identifier 'not_declared'",
+            src.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("not_declared = 1;") && stderr.lines().any(|l| l.trim_end().ends_with('^')),
+        "source line and caret: {stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("ipft: failed to compile"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn cc_environment_variable_selects_an_external_compiler() {
+    let Some(clang) = common::bpf_clang() else {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"SKIP cc_environment_variable_selects_an_external_compiler: no clang\n",
+        );
+        return;
+    };
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/extensions/gso.bpf.c");
+    let obj = scratch.join("gso.cc.o");
+    // CC with an argument and CFLAGS with a quoted one: split into words, no shell.
+    let out = Command::new(common::IPFT)
+        .args([
+            "-e",
+            src.to_str().unwrap(),
+            "--emit-object",
+            obj.to_str().unwrap(),
+        ])
+        .env("CC", format!("{clang} -Wall"))
+        .env("CFLAGS", "-DIPFT_TEST='1' -Werror")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(&std::fs::read(&obj).unwrap()[..4], b"\x7fELF");
+    let missing = Command::new(common::IPFT)
+        .args([
+            "-e",
+            src.to_str().unwrap(),
+            "--emit-object",
+            obj.to_str().unwrap(),
+        ])
+        .env("CC", "/nonexistent/cc")
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot run $CC (/nonexistent/cc)"));
+}
+
+#[test]
+fn root_c_extension_traces_real_packets() {
+    if !require(
+        "root_c_extension_traces_real_packets",
+        &[Need::Root, Need::Btf, Need::Tool("ip")],
+    ) {
+        return;
+    }
+    let _serial = common::serial();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/extensions/all_printers.bpf.c");
+    let mark = 0x5eed0e04u32;
+    let pair = NetPair::new();
+    let b = pair.addr_b;
+    let ipft = Ipft::start(&[
+        "-b",
+        "tracepoint",
+        "-m",
+        &mark.to_string(),
+        "-o",
+        "json",
+        "-e",
+        src.to_str().unwrap(),
+        "-r",
+        "^net_dev_start_xmit$",
+    ]);
+    NetPair::in_ns(&pair.a, move || {
+        common::send_udp(SocketAddrV4::new(b, 9999), mark, 2, 300)
+    })
+    .join()
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (stdout, stderr, code) = ipft.stop();
+    assert_eq!(code, 0, "{stderr}");
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{stdout}");
+    for e in &events {
+        assert_eq!(e["len"], 14 + 20 + 8 + 300);
+        assert_eq!(e["mark"], format!("{mark:#x}"));
     }
 }

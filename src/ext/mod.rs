@@ -23,12 +23,15 @@ const SKELETON_BODY: &str = include_str!("../../headers/skeleton.bpf.c");
 /// `--gen bpf-module-skeleton`: a complete extension that stands alone
 /// (the header's definitions inline, then a minimal `module()`).
 pub fn skeleton() -> String {
-    let body: Vec<&str> = HEADER
+    // Drop the licence line and the include guard (its two opening lines and
+    // the last #endif).
+    let mut body: Vec<&str> = HEADER
         .lines()
-        .filter(|l| {
-            !l.starts_with("/* SPDX") && !l.contains("__IPFT_EXTENSION_H__") && *l != "#endif"
-        })
+        .filter(|l| !l.starts_with("/* SPDX") && !l.contains("__IPFT_EXTENSION_H__"))
         .collect();
+    if let Some(last) = body.iter().rposition(|l| l.trim() == "#endif") {
+        body.remove(last);
+    }
     format!("{}\n\n{SKELETON_BODY}", body.join("\n").trim())
 }
 
@@ -42,18 +45,17 @@ pub struct Extension {
 }
 
 impl Extension {
-    /// Reads an extension by its suffix: `.o` objects now, `.c` sources once
-    /// ipft can compile them.
+    /// Reads an extension by its suffix: a `.o` object, or `.c` source that
+    /// ipft compiles itself.
     pub fn open(path: &Path) -> Result<Extension> {
         let name = path.display().to_string();
         match path.extension().and_then(|e| e.to_str()) {
             Some("o") => {
-                let bytes = std::fs::read(path).with_context(|| format!("cannot read extension {name}"))?;
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("cannot read extension {name}"))?;
                 Self::from_object(&name, bytes)
             }
-            Some("c") => bail!(
-                "{name}: compiling C extensions is not supported by this ipft yet; build an object with `clang -target bpf -O2 -g -c {name} -o ext.bpf.o` and pass that"
-            ),
+            Some("c") => Self::from_object(&name, crate::compile::compile_file(path)?),
             _ => bail!("{name}: an extension must be a BPF object (.o) or BPF C source (.c)"),
         }
     }
@@ -161,7 +163,12 @@ mod tests {
         let s = skeleton();
         assert!(s.contains("#define __ipft_event_struct __ipft_event_struct __ipft_sec_skip"));
         assert!(s.contains("__hidden int module(void *ctx, struct sk_buff *skb, __u8 data[64])"));
-        assert!(!s.contains("#endif") && !s.contains("SPDX"));
+        assert_eq!(
+            s.matches("#if").count(),
+            s.matches("#endif").count(),
+            "balanced: {s}"
+        );
+        assert!(!s.contains("SPDX") && !s.contains("__IPFT_EXTENSION_H__"));
     }
 
     #[test]

@@ -1,0 +1,289 @@
+//! # Compiling extensions
+//!
+//! Turns an extension's C source into a BPF object, with no compiler and no
+//! headers needed on the host: clang and LLVM are linked into ipft (the C++
+//! shim in `shim/`), and every header an extension may include is embedded
+//! ([`headers`]); `#include <vmlinux.h>` is generated from the running
+//! kernel's BTF. The options match `clang -target bpf -O2 -g`.
+//!
+//! Each compile runs in a forked copy of ipft (no exec): LLVM's BPF CO-RE pass
+//! keeps global state that makes a second compile in one process unsafe, and
+//! a compiler crash then costs an error message, not the tracer.
+//!
+//! With `$CC` set, that compiler runs instead (`$CC` and `$CFLAGS` split into
+//! words like a shell would, but no shell runs), with the same headers
+//! written to a private temporary directory.
+
+mod ffi;
+pub mod headers;
+
+use std::io::Read;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+/// Options shared by both compilers, after `-target bpf -O2 -g`.
+const DEFINES: &[&str] = &["-D__TARGET_ARCH_x86"];
+
+/// Does the source ask for the generated vmlinux.h?
+fn wants_vmlinux_h(source: &str) -> bool {
+    source.lines().any(|l| {
+        let l = l.trim_start();
+        l.starts_with('#') && l.contains("include") && l.contains("vmlinux.h")
+    })
+}
+
+/// Compiles `path` to a BPF object. Diagnostics go to stderr as clang prints them.
+pub fn compile_file(path: &Path) -> Result<Vec<u8>> {
+    let source = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read extension source {}", path.display()))?;
+    let vmlinux = if wants_vmlinux_h(&source) {
+        Some(
+            ffi::vmlinux_h()
+                .context("#include <vmlinux.h> needs kernel BTF (/sys/kernel/btf/vmlinux)")?,
+        )
+    } else {
+        None
+    };
+    match std::env::var("CC") {
+        Ok(cc) if !cc.trim().is_empty() => with_external_compiler(
+            &cc,
+            &std::env::var("CFLAGS").unwrap_or_default(),
+            path,
+            vmlinux,
+        ),
+        _ => in_process(path, vmlinux),
+    }
+}
+
+/// The cc1 command line of `clang -target bpf -O2 -g -c`, headers virtual.
+fn cc1_args(path: &Path) -> Vec<String> {
+    let cwd = std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "/".into());
+    let main_file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let root = headers::VIRTUAL_ROOT;
+    let mut args: Vec<String> = [
+        "-triple",
+        "bpf",
+        "-emit-obj",
+        "-disable-llvm-verifier",
+        "-discard-value-names",
+        "-main-file-name",
+        &main_file,
+        "-mrelocation-model",
+        "static",
+        "-mframe-pointer=all",
+        "-fmath-errno",
+        "-ffp-contract=on",
+        "-fno-rounding-math",
+        "-debug-info-kind=constructor",
+        "-dwarf-version=5",
+        "-debugger-tuning=gdb",
+        "-fdebug-compilation-dir",
+        &cwd,
+        "-resource-dir",
+        &format!("{root}/clang"),
+        "-nostdsysteminc",
+        "-isystem",
+        &format!("{root}/include"),
+        "-O2",
+        "-ferror-limit",
+        "19",
+        "-fgnuc-version=4.2.1",
+        "-vectorize-loops",
+        "-vectorize-slp",
+        "-faddrsig",
+        "-fmessage-length=0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(DEFINES.iter().map(|s| s.to_string()));
+    args.extend([
+        "-o".into(),
+        "ipft-extension.o".into(),
+        "-x".into(),
+        "c".into(),
+    ]);
+    args.push(path.display().to_string());
+    args
+}
+
+fn in_process(path: &Path, vmlinux: Option<Vec<u8>>) -> Result<Vec<u8>> {
+    let root = headers::VIRTUAL_ROOT;
+    let mut files: Vec<(String, Vec<u8>)> = headers::all()?
+        .into_iter()
+        .map(|(rel, data)| (format!("{root}/{rel}"), data))
+        .collect();
+    if let Some(v) = vmlinux {
+        files.push((format!("{root}/include/vmlinux.h"), v));
+    }
+    let args = cc1_args(path);
+    let out = in_child(|| ffi::compile(&args, &files))
+        .with_context(|| format!("the built-in compiler failed on {}", path.display()))?;
+    eprint!("{}", out.diagnostics);
+    if !out.ok {
+        bail!("failed to compile {} (errors above)", path.display());
+    }
+    Ok(out.object)
+}
+
+/// Runs `job` in a forked child and returns what it produced.
+fn in_child(job: impl FnOnce() -> ffi::Output) -> Result<ffi::Output> {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid out-array of two ints.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("pipe failed");
+    }
+    // SAFETY: both fds are fresh and ours.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // SAFETY: the child only runs `job` and writes to the pipe, then _exits
+    // without returning into the parent's code or running its destructors.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error()).context("fork failed");
+    }
+    if pid == 0 {
+        drop(read_end);
+        let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let out = job();
+            let mut frame = Vec::with_capacity(out.object.len() + out.diagnostics.len() + 9);
+            frame.push(out.ok as u8);
+            frame.extend((out.object.len() as u64).to_ne_bytes());
+            frame.extend(&out.object);
+            frame.extend(out.diagnostics.as_bytes());
+            let mut file = std::fs::File::from(write_end);
+            std::io::Write::write_all(&mut file, &frame).is_ok()
+        }));
+        // SAFETY: leaving the child without unwinding into the parent's frames.
+        unsafe { libc::_exit(if matches!(status, Ok(true)) { 0 } else { 70 }) };
+    }
+    drop(write_end);
+    let mut frame = Vec::new();
+    let read = std::fs::File::from(read_end).read_to_end(&mut frame);
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    read.context("reading the compiler's output failed")?;
+    if libc::WIFSIGNALED(status) {
+        bail!("the compiler crashed (signal {})", libc::WTERMSIG(status));
+    }
+    if frame.len() < 9 {
+        bail!(
+            "the compiler exited without a result (status {})",
+            libc::WEXITSTATUS(status)
+        );
+    }
+    let ok = frame[0] != 0;
+    let len = u64::from_ne_bytes(frame[1..9].try_into().unwrap()) as usize;
+    let object = frame
+        .get(9..9 + len)
+        .context("truncated compiler output")?
+        .to_vec();
+    let diagnostics = String::from_utf8_lossy(&frame[9 + len..]).into_owned();
+    Ok(ffi::Output {
+        ok,
+        object,
+        diagnostics,
+    })
+}
+
+fn with_external_compiler(
+    cc: &str,
+    cflags: &str,
+    path: &Path,
+    vmlinux: Option<Vec<u8>>,
+) -> Result<Vec<u8>> {
+    let words = shlex::split(cc)
+        .filter(|w| !w.is_empty())
+        .context("cannot split $CC into words")?;
+    let flags = shlex::split(cflags).context("cannot split $CFLAGS into words")?;
+    // Created with mode 0700 and removed when dropped.
+    let dir = tempfile::Builder::new()
+        .prefix("ipft-cc-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    headers::write_to(dir.path())?;
+    if let Some(v) = vmlinux {
+        std::fs::write(dir.path().join("include/vmlinux.h"), v)?;
+    }
+    let obj = dir.path().join("extension.o");
+    let output = Command::new(&words[0])
+        .args(&words[1..])
+        .args(["-target", "bpf", "-O2", "-g", "-nostdinc"])
+        .args(DEFINES)
+        .arg("-isystem")
+        .arg(dir.path().join("clang/include"))
+        .arg("-isystem")
+        .arg(dir.path().join("include"))
+        .args(&flags)
+        .arg("-c")
+        .arg(path)
+        .arg("-o")
+        .arg(&obj)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run $CC ({})", words[0]))?;
+    if !output.status.success() {
+        bail!(
+            "$CC ({}) failed to compile {} ({})",
+            words[0],
+            path.display(),
+            output.status
+        );
+    }
+    std::fs::read(&obj).with_context(|| format!("$CC ({}) wrote no object", words[0]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vmlinux_include_is_detected() {
+        assert!(wants_vmlinux_h("#include <vmlinux.h>\n"));
+        assert!(wants_vmlinux_h("  #  include \"vmlinux.h\""));
+        assert!(!wants_vmlinux_h(
+            "// no vmlinux.h here\n#include <linux/types.h>"
+        ));
+    }
+
+    #[test]
+    fn headers_are_embedded() {
+        let all = headers::all().unwrap();
+        for want in [
+            "include/ipft.h",
+            "include/bpf/bpf_helpers.h",
+            "include/linux/types.h",
+            "include/asm/types.h",
+            "clang/include/stdint.h",
+        ] {
+            assert!(all.iter().any(|(p, _)| p == want), "{want} not embedded");
+        }
+    }
+
+    fn example(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/extensions")
+            .join(name)
+    }
+
+    /// LLVM's CO-RE bug bites on the second CO-RE compile in a process:
+    /// compile two different files and one of them twice, in this process.
+    #[test]
+    fn repeated_core_compiles_in_one_process() {
+        let a = compile_file(&example("gso.bpf.c")).unwrap();
+        let b = compile_file(&example("all_printers.bpf.c")).unwrap();
+        let a2 = compile_file(&example("gso.bpf.c")).unwrap();
+        assert_eq!(&a[..4], b"\x7fELF");
+        assert_eq!(&b[..4], b"\x7fELF");
+        assert_eq!(a, a2, "the same source compiles to the same object");
+    }
+}
