@@ -36,13 +36,39 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } ipft_events SEC(".maps");
 
-/* Events that could not be reserved in the ring buffer, per CPU. */
+/* Per-CPU counters, indexed by IPFT_COUNT_*. */
+#define IPFT_COUNT_LOST 0	   /* events the ring buffer could not take */
+#define IPFT_COUNT_TRACK_FULL 1	   /* matching hits that found the tracking map full */
+#define IPFT_COUNT_IDS 2	   /* packet ids handed out on this CPU */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 3);
 	__type(key, __u32);
 	__type(value, __u64);
 } ipft_lost SEC(".maps");
+
+/*
+ * Packet tracking: once an skb matched the mark it is followed by its
+ * address until it is freed, whatever its mark becomes (crossing a network
+ * namespace clears it), and all its events carry one packet id. An entry not
+ * touched for ipft_idle_ns is stale: its skb was freed where ipft could not
+ * see it, and the address now belongs to another packet.
+ */
+const volatile __u8 ipft_track = 1;
+const volatile __u64 ipft_idle_ns = 2000000000ULL;
+
+struct ipft_tracked {
+	__u64 id;
+	__u64 parent;
+	__u64 last_seen;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* resized by userspace (--track-map-size) */
+	__type(key, __u64);
+	__type(value, struct ipft_tracked);
+} ipft_tracked SEC(".maps");
 
 /*
  * The extension hook, resolved by libbpf's static linker: the user's object
@@ -59,44 +85,120 @@ static __always_inline __u64 ipft_probe_id(void)
 	return id;
 }
 
-static __always_inline void ipft_count_lost(void)
+/* Adds one to counter `idx` and returns its new value on this CPU. */
+static __always_inline __u64 ipft_count(__u32 idx)
 {
-	__u32 zero = 0;
-	__u64 *lost = bpf_map_lookup_elem(&ipft_lost, &zero);
+	__u64 *count = bpf_map_lookup_elem(&ipft_lost, &idx);
 
-	if (lost)
-		*lost += 1;
+	if (!count)
+		return 0;
+	*count += 1;
+	return *count;
 }
 
-static __always_inline int ipft_trace(void *ctx, struct sk_buff *skb, __u64 probe_id,
+static __always_inline int ipft_mark_matches(struct sk_buff *skb)
+{
+	__u32 mark = BPF_CORE_READ(skb, mark);
+
+	return (mark & ipft_mask) == (ipft_mark & ipft_mask);
+}
+
+/* Unique for the whole run without atomics: the CPU in the top 16 bits. */
+static __always_inline __u64 ipft_new_id(void)
+{
+	return ((__u64)bpf_get_smp_processor_id() << 48) | ipft_count(IPFT_COUNT_IDS);
+}
+
+/* Stops tracking `skb`; true if it was tracked. */
+static __always_inline int ipft_forget(struct sk_buff *skb)
+{
+	__u64 key = (__u64)skb;
+
+	return ipft_track && bpf_map_delete_elem(&ipft_tracked, &key) == 0;
+}
+
+static __always_inline void ipft_submit(void *ctx, struct ipft_event *ev)
+{
+	if (ipft_use_ringbuf) {
+		if (bpf_ringbuf_output(&ipft_ring, ev, sizeof(*ev), 0) != 0)
+			ipft_count(IPFT_COUNT_LOST);
+	} else {
+		/* A full perf buffer reports its own PERF_RECORD_LOST. */
+		bpf_perf_event_output(ctx, &ipft_events, BPF_F_CURRENT_CPU, ev, sizeof(*ev));
+	}
+}
+
+/*
+ * Finds the packet id of `skb`: its tracked id, or a new one if its mark
+ * matches. Returns 0 when the skb is not traced.
+ */
+static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u64 *parent)
+{
+	struct ipft_tracked *t, fresh = {};
+	__u64 key = (__u64)skb;
+
+	if (!ipft_track)
+		return ipft_mark_matches(skb) ? key : 0;
+	t = bpf_map_lookup_elem(&ipft_tracked, &key);
+	if (t && now - t->last_seen <= ipft_idle_ns) {
+		t->last_seen = now;
+		*parent = t->parent;
+		return t->id;
+	}
+	if (!ipft_mark_matches(skb)) {
+		if (t)
+			bpf_map_delete_elem(&ipft_tracked, &key);
+		return 0;
+	}
+	fresh.id = ipft_new_id();
+	fresh.last_seen = now;
+	if (bpf_map_update_elem(&ipft_tracked, &key, &fresh, BPF_ANY) != 0)
+		ipft_count(IPFT_COUNT_TRACK_FULL);
+	return fresh.id;
+}
+
+static __always_inline int ipft_trace(void *ctx, struct sk_buff *skb, __u64 probe,
 				      __u8 is_return)
 {
 	struct ipft_event ev;
-	__u32 mark;
+	__u64 now, id, parent = 0;
 
 	if (!skb)
 		return 0;
 
-	mark = BPF_CORE_READ(skb, mark);
-	if ((mark & ipft_mask) != (ipft_mark & ipft_mask))
+	if (probe & IPFT_PROBE_SILENT) {
+		/* A free point outside the traced hooks: end the packet quietly. */
+		if (!(probe & IPFT_PROBE_FORGET) || !ipft_forget(skb))
+			return 0;
+		__builtin_memset(&ev, 0, sizeof(ev));
+		ev.packet_id = (__u64)skb; /* userspace ends the packet by its skb */
+		ev.skb = (__u64)skb;
+		ev.tstamp = bpf_ktime_get_ns();
+		ev.flags = IPFT_EVENT_END | IPFT_EVENT_SILENT;
+		ipft_submit(ctx, &ev);
+		return 0;
+	}
+
+	now = bpf_ktime_get_ns();
+	id = ipft_packet_id(skb, now, &parent);
+	if (!id)
 		return 0;
 
 	__builtin_memset(&ev, 0, sizeof(ev));
-	ev.packet_id = (__u64)skb;
-	ev.tstamp = bpf_ktime_get_ns();
-	ev.probe_id = probe_id;
+	ev.packet_id = id;
+	ev.skb = (__u64)skb;
+	ev.parent = parent;
+	ev.tstamp = now;
+	ev.probe_id = probe & IPFT_PROBE_ID_MASK;
 	ev.processor_id = bpf_get_smp_processor_id();
 	ev.is_return = is_return;
 
-	if (module(ctx, skb, ev.data) != 0)
-		return 0;
-
-	if (ipft_use_ringbuf) {
-		if (bpf_ringbuf_output(&ipft_ring, &ev, sizeof(ev), 0) != 0)
-			ipft_count_lost();
-	} else {
-		/* A full perf buffer reports its own PERF_RECORD_LOST. */
-		bpf_perf_event_output(ctx, &ipft_events, BPF_F_CURRENT_CPU, &ev, sizeof(ev));
+	if (module(ctx, skb, ev.data) == 0) {
+		if ((probe & IPFT_PROBE_FORGET) && ipft_forget(skb))
+			ev.flags |= IPFT_EVENT_END;
+		ipft_submit(ctx, &ev);
+	} else if (probe & IPFT_PROBE_FORGET) {
+		ipft_forget(skb);
 	}
 	return 0;
 }

@@ -16,16 +16,33 @@
 #define IPFT_PROBE_ID_MAGIC 0x1bf7c0de
 
 /*
+ * Flags in a probe word (the patched immediate or the attach cookie), above
+ * the probe id. The immediate is sign-extended from 32 bits: keep bit 31 clear.
+ */
+#define IPFT_PROBE_FORGET (1U << 30) /* the skb is freed here: stop tracking it */
+#define IPFT_PROBE_SILENT (1U << 29) /* a free point only, not a traced hook */
+#define IPFT_PROBE_ID_MASK (IPFT_PROBE_SILENT - 1)
+
+/* ipft_event.flags */
+#define IPFT_EVENT_END (1 << 0)	   /* the packet's skb was freed after this event */
+#define IPFT_EVENT_SILENT (1 << 1) /* only marks the end of a packet: not printed */
+
+/*
  * One traced hit: 128 bytes, the layout of ipftrace2's event record, except
- * that the third word is ipft's probe id instead of a function address.
+ * that the third word is ipft's probe id instead of a function address, and
+ * ipftrace2's padding now holds flags, the skb address and the parent id.
  */
 struct ipft_event {
-	__u64 packet_id;	/* the struct sk_buff pointer */
+	__u64 packet_id;	/* the packet's id (the skb address with --no-track) */
 	__u64 tstamp;		/* bpf_ktime_get_ns() */
 	__u64 probe_id;		/* index into userspace's probe table */
 	__u32 processor_id;	/* bpf_get_smp_processor_id() */
 	__u8 is_return;		/* 1 for exit hooks */
-	__u8 _pad[35];
+	__u8 flags;		/* IPFT_EVENT_* */
+	__u8 _pad1[2];
+	__u64 skb;		/* the struct sk_buff pointer */
+	__u64 parent;		/* id of the packet this one was cloned from, or 0 */
+	__u8 _pad2[16];
 	__u8 data[IPFT_DATA_SIZE]; /* filled by the extension's module() */
 };
 

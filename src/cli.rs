@@ -149,6 +149,21 @@ pub struct Args {
     #[arg(long, value_name = "NUMBER", default_value_t = 1)]
     pub perf_wakeup_events: u32,
 
+    /// Do not follow packets: test the mark at every hook and use the skb
+    /// address as packet id, exactly as ipftrace2 did
+    #[arg(long)]
+    pub no_track: bool,
+
+    /// Packets followed at once (the tracking map's size); packets beyond it
+    /// are counted and reported
+    #[arg(long, value_name = "NUMBER", default_value_t = 65536)]
+    pub track_map_size: u32,
+
+    /// Seconds without an event after which a packet is finished (printed
+    /// by -o aggregate, forgotten by tracking)
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+    pub idle_timeout: f64,
+
     /// Do not raise RLIMIT_NOFILE and RLIMIT_MEMLOCK
     #[arg(long)]
     pub no_set_rlimit: bool,
@@ -237,6 +252,9 @@ pub struct Config {
     pub transport: Option<TransportKind>,
     pub set_rlimit: bool,
     pub probe_server_port: Option<u16>,
+    pub track: bool,
+    pub track_map_size: u32,
+    pub idle_timeout: std::time::Duration,
 }
 
 /// A command-line mistake: exit status 2.
@@ -298,6 +316,15 @@ impl Args {
                 self.perf_page_count
             )));
         }
+        if !(self.idle_timeout > 0.0 && self.idle_timeout < 86_400.0) {
+            return Err(UsageError(format!(
+                "--idle-timeout must be between 0 and 86400 seconds, not {}",
+                self.idle_timeout
+            )));
+        }
+        if self.track_map_size == 0 {
+            return Err(UsageError("--track-map-size must be at least 1".into()));
+        }
         if self.perf_sample_period == 0 || self.perf_wakeup_events == 0 {
             return Err(UsageError(
                 "--perf-sample-period and --perf-wakeup-events must be at least 1".into(),
@@ -333,6 +360,9 @@ impl Args {
             transport: self.transport,
             set_rlimit: !self.no_set_rlimit,
             probe_server_port: self.enable_probe_server.then_some(self.probe_server_port),
+            track: !self.no_track,
+            track_map_size: self.track_map_size,
+            idle_timeout: std::time::Duration::from_secs_f64(self.idle_timeout),
         })
     }
 }

@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use libbpf_rs::MapCore;
 
-use crate::attach::{self, Progress};
+use crate::attach::{self, Backend, Probe, Progress};
 use crate::cli::{Config, TransportKind};
 use crate::discover::{self, ksyms::TraceableSource, Target};
 use crate::event::model::Event;
-use crate::event::raw::RawEvent;
+use crate::event::raw::{RawEvent, EVENT_END, EVENT_SILENT};
 use crate::event::transport::{Receiver, Sink};
 use crate::ext::{Decoder, Extension};
 use crate::load::{self, embedded, link, LoadConfig};
@@ -46,6 +46,17 @@ fn install_signal_handlers() {
             libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
     }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: the clock of bpf_ktime_get_ns().
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid out-parameter.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 fn stopped() -> bool {
@@ -107,12 +118,17 @@ struct Resolver {
 }
 
 impl Resolver {
-    fn new(targets: &[Target], decoder: Decoder) -> Resolver {
+    fn new(probes: &[Probe], decoder: Decoder) -> Resolver {
         Resolver {
             decoder,
-            names: targets
+            names: probes
                 .iter()
-                .map(|t| (Arc::from(t.module.as_str()), Arc::from(t.name.as_str())))
+                .map(|p| {
+                    (
+                        Arc::from(p.target.module.as_str()),
+                        Arc::from(p.target.name.as_str()),
+                    )
+                })
                 .collect(),
             unknown: Arc::from("(unknown)"),
         }
@@ -126,6 +142,9 @@ impl Resolver {
             .unwrap_or_else(|| (self.unknown.clone(), self.unknown.clone()));
         Event {
             packet_id: raw.packet_id,
+            skb: raw.skb,
+            parent: raw.parent,
+            end: raw.flags & EVENT_END != 0,
             timestamp: raw.tstamp,
             cpu: raw.processor_id,
             module,
@@ -134,6 +153,66 @@ impl Resolver {
             ext: self.decoder.decode(&raw.data),
         }
     }
+}
+
+/// The hooks to attach: the targets (probe id = index), the free points of
+/// the backend flagged to end tracked packets, and, while tracking, free
+/// points the filters left out, attached silently.
+fn probes_for(
+    targets: &[Target],
+    backend: &dyn Backend,
+    discovery: &discover::Discovery,
+    access: discover::ArgAccess,
+    track: bool,
+) -> Vec<Probe> {
+    let frees = backend.free_points();
+    let mut probes: Vec<Probe> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let forget = if frees.contains(&t.name.as_str()) {
+                attach::PROBE_FORGET
+            } else {
+                0
+            };
+            Probe {
+                target: t.clone(),
+                word: i as u32 | forget,
+            }
+        })
+        .collect();
+    if track {
+        let pool = discovery.functions.iter().chain(&discovery.tracepoints);
+        for t in pool.filter(|t| frees.contains(&t.name.as_str()) && t.usable_by(access)) {
+            if !targets.iter().any(|x| x.name == t.name) {
+                let word = probes.len() as u32 | attach::PROBE_FORGET | attach::PROBE_SILENT;
+                probes.push(Probe {
+                    target: t.clone(),
+                    word,
+                });
+            }
+        }
+    }
+    probes
+}
+
+/// Deletes tracking entries idle longer than `idle` (their skb was freed
+/// where ipft could not see it); the BPF side ignores them already, this
+/// only keeps the map from filling up.
+fn sweep_tracked(map: &dyn MapCore, now_ns: u64, idle_ns: u64) -> usize {
+    let mut stale = Vec::new();
+    for key in map.keys() {
+        let Ok(Some(value)) = map.lookup(&key, libbpf_rs::MapFlags::ANY) else {
+            continue;
+        };
+        let last_seen = value
+            .get(16..24)
+            .map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap()));
+        if last_seen.saturating_add(idle_ns) < now_ns {
+            stale.push(key);
+        }
+    }
+    stale.iter().filter(|k| map.delete(k).is_ok()).count()
 }
 
 fn start_probe_server(port: u16) -> Result<()> {
@@ -223,22 +302,25 @@ pub fn run(config: Config) -> Result<()> {
     if let Some(why) = features.unavailable(kind) {
         bail!("cannot trace with -b {kind}: {why}");
     }
-    let backend = attach::backend(kind, config.tracer);
+    let backend = attach::backend(kind, config.tracer, config.track);
     if config.verbose {
         print_options(&config, &kind.to_string());
     }
     if targets.is_empty() {
-        bail!(
-            "nothing to trace: no {} hook matched{} ({} candidates before filtering)",
-            backend.kind(),
-            if config.regex.is_some() || config.module_regex.is_some() {
-                " -r/--module-regex"
-            } else {
-                ""
-            },
-            filtered
-        );
+        let filters = if config.regex.is_some() || config.module_regex.is_some() {
+            " -r/--module-regex"
+        } else {
+            ""
+        };
+        bail!("nothing to trace: no {kind} hook matched{filters} ({filtered} candidates before filtering)");
     }
+    let probes = probes_for(
+        &targets,
+        backend.as_ref(),
+        &discovery,
+        attach::access(kind),
+        config.track,
+    );
 
     install_signal_handlers();
     let use_ringbuf = match config.transport {
@@ -258,21 +340,23 @@ pub fn run(config: Config) -> Result<()> {
         Some(ext) => (ext.name.as_str(), ext.object.as_slice()),
         None => ("the null extension", embedded::NULL_MODULE),
     };
-    let backend_name = format!("ipft's {} programs", backend.kind());
+    let backend_name = format!("ipft's {kind} programs");
     let linked = link::link(&[(&backend_name, backend.object()), (ext_name, ext_object)])?;
+    let idle_ns = config.idle_timeout.as_nanos() as u64;
     let load_config = LoadConfig {
         mark: config.mark,
         mask: config.mask,
         use_ringbuf,
         ring_size: ring_size(config.perf.page_count),
+        track: config.track,
+        track_map_size: config.track_map_size,
+        idle_ns,
     };
-    let obj = load::load(&linked, &load_config, |open| {
-        backend.prepare(open, &targets)
-    })?;
+    let mut obj = load::load(&linked, &load_config, |open| backend.prepare(open, &probes))?;
 
     let attach_start = Instant::now();
-    let progress = Progress::new(targets.len() + filtered, filtered);
-    let attachment = backend.attach(&obj, &targets, &progress);
+    let progress = Progress::new(probes.len() + filtered, filtered);
+    let attachment = backend.attach(&mut obj, &probes, &progress);
     progress.finish();
     log::debug!(
         "took {:.3} seconds to attach",
@@ -285,7 +369,7 @@ pub fn run(config: Config) -> Result<()> {
         log::warn!(
             "{} of {} hooks failed to attach (run with -v to list them)",
             attachment.failures.len(),
-            targets.len()
+            probes.len()
         );
     }
     if progress.succeeded() == 0 {
@@ -294,10 +378,7 @@ pub fn run(config: Config) -> Result<()> {
             .first()
             .map(|(n, w)| format!(" (first: {n}: {w})"))
             .unwrap_or_default();
-        bail!(
-            "no hook could be attached with the {} backend{first}",
-            backend.kind()
-        );
+        bail!("no hook could be attached with the {kind} backend{first}");
     }
     if stopped() {
         attachment.detach();
@@ -305,21 +386,18 @@ pub fn run(config: Config) -> Result<()> {
     }
 
     let sink = Rc::new(RefCell::new(Sink::default()));
-    let events_map = obj
-        .maps()
-        .find(|m| {
-            m.name()
-                == if use_ringbuf {
-                    "ipft_ring"
-                } else {
-                    "ipft_events"
-                }
-        })
-        .context("BPF object lost its event map")?;
-    let lost_map = obj
-        .maps()
-        .find(|m| m.name() == "ipft_lost")
-        .context("BPF object lost ipft_lost")?;
+    let map = |name: &str| {
+        obj.maps()
+            .find(|m| m.name() == name)
+            .with_context(|| format!("BPF object lost its map {name}"))
+    };
+    let events_map = map(if use_ringbuf {
+        "ipft_ring"
+    } else {
+        "ipft_events"
+    })?;
+    let counters = map("ipft_lost")?;
+    let tracked = map("ipft_tracked")?;
     let receiver = if use_ringbuf {
         Receiver::ring(&events_map, sink.clone())?
     } else {
@@ -327,11 +405,13 @@ pub fn run(config: Config) -> Result<()> {
     };
 
     let stdout: Box<dyn Write> = Box::new(BufWriter::with_capacity(1 << 16, io::stdout()));
+    let live = config.track.then_some(config.idle_timeout);
     let mut out = output::new(
         config.output,
         config.tracer,
         stdout,
         io::stderr().is_terminal(),
+        live,
     );
     let decoder = extension.map(|e| e.decoder).unwrap_or_default();
     if config.verbose && !decoder.is_empty() {
@@ -339,16 +419,16 @@ pub fn run(config: Config) -> Result<()> {
             eprintln!("{line}");
         }
     }
-    let resolver = Resolver::new(&targets, decoder);
+    let resolver = Resolver::new(&probes, decoder);
     eprintln!("Trace ready!");
     if let Some(port) = config.probe_server_port {
         start_probe_server(port)?;
     }
 
-    let mut lost_reported = 0u64;
-    let mut last_lost_check = Instant::now();
-    let lost_now =
-        |sink: &Sink| -> u64 { sink.perf_lost + load::read_percpu_counter(&lost_map).unwrap_or(0) };
+    let (mut lost_reported, mut untracked_reported) = (0u64, 0u64);
+    let mut last_check = Instant::now();
+    let mut last_sweep = Instant::now();
+    let sweep_every = (config.idle_timeout / 2).max(Duration::from_millis(500));
     let result = (|| -> io::Result<()> {
         loop {
             let done = stopped();
@@ -357,14 +437,34 @@ pub fn run(config: Config) -> Result<()> {
                 .map_err(io::Error::other)?;
             let batch = std::mem::take(&mut sink.borrow_mut().events);
             for raw in &batch {
-                out.on_event(resolver.event(raw))?;
+                if raw.flags & EVENT_SILENT != 0 {
+                    out.on_skb_freed(raw.skb)?;
+                } else {
+                    out.on_event(resolver.event(raw))?;
+                }
             }
-            if done || last_lost_check.elapsed() >= Duration::from_secs(1) {
-                last_lost_check = Instant::now();
-                let lost = lost_now(&sink.borrow());
+            if done || last_check.elapsed() >= Duration::from_secs(1) {
+                last_check = Instant::now();
+                let lost = sink.borrow().perf_lost
+                    + load::read_percpu_counter(&counters, load::COUNT_LOST).unwrap_or(0);
                 if lost > lost_reported {
                     out.on_lost(lost - lost_reported, lost)?;
                     lost_reported = lost;
+                }
+                let untracked =
+                    load::read_percpu_counter(&counters, load::COUNT_TRACK_FULL).unwrap_or(0);
+                if untracked > untracked_reported {
+                    out.on_untracked(untracked - untracked_reported, untracked)?;
+                    untracked_reported = untracked;
+                }
+            }
+            let now = monotonic_ns();
+            out.on_tick(now)?;
+            if config.track && last_sweep.elapsed() >= sweep_every {
+                last_sweep = Instant::now();
+                let swept = sweep_tracked(&tracked, now, idle_ns);
+                if swept > 0 {
+                    log::debug!("forgot {swept} idle tracked packets");
                 }
             }
             out.flush()?;
@@ -378,6 +478,12 @@ pub fn run(config: Config) -> Result<()> {
     attachment.detach();
     if malformed > 0 {
         log::warn!("{malformed} malformed records from the kernel were skipped");
+    }
+    if untracked_reported > 0 {
+        eprintln!(
+            "{untracked_reported} hits of matching packets found the tracking map full (those packets were not followed): raise --track-map-size (now {})",
+            config.track_map_size
+        );
     }
     if lost_reported > 0 {
         eprintln!(

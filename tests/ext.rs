@@ -212,8 +212,8 @@ fn root_all_printers_extension_prints_what_the_packets_carried() {
                 assert_eq!(e["name"], "ipft");
                 assert_eq!(e["raw"], "deadbeef");
                 assert_eq!(
-                    e["skbp"], e["packet_id"],
-                    "the skb pointer is the packet id"
+                    e["skbp"], e["skb"],
+                    "the extension sees the skb ipft reports"
                 );
             }
         } else {

@@ -14,7 +14,7 @@ use libbpf_rs::Object;
 use libbpf_sys::bpf_insn;
 use rayon::prelude::*;
 
-use super::{pool, Attachment, Progress};
+use super::{pool, Attachment, Probe, Progress};
 use crate::discover::Target;
 
 /// Mirrors `IPFT_PROBE_ID_MAGIC` in `bpf/ipft_common.h`.
@@ -141,20 +141,21 @@ pub fn attach_tracing(prog: BorrowedFd) -> Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Clones template `template(target)` of `obj` for every target, as
+/// Clones template `template(target, type)` of `obj` for every probe, as
 /// `attach_types` (one program and link per type, e.g. fentry and fexit),
-/// loading and attaching in parallel. The probe id of `targets[i]` is `i`.
+/// loading and attaching in parallel, each clone patched with its probe word.
 pub fn clone_all(
     obj: &Object,
-    targets: &[Target],
+    probes: &[Probe],
     template: impl Fn(&Target, libbpf_sys::bpf_attach_type) -> String + Sync,
     attach_types: &[libbpf_sys::bpf_attach_type],
     progress: &Progress,
 ) -> Attachment {
     let want_log = log::log_enabled!(log::Level::Debug);
-    let btf_fds = kernel_btf_fds(targets.iter().filter_map(|t| t.btf_obj.as_deref()));
+    let btf_fds = kernel_btf_fds(probes.iter().filter_map(|p| p.target.btf_obj.as_deref()));
     let insns_of = |name: &str| obj.progs().find(|p| p.name() == name).map(|p| p.insns());
-    let attach_one = |id: usize, t: &Target| -> Result<Vec<OwnedFd>> {
+    let attach_one = |probe: &Probe| -> Result<Vec<OwnedFd>> {
+        let t = &probe.target;
         let btf_obj_fd = match &t.btf_obj {
             Some(m) => Some(
                 btf_fds
@@ -169,7 +170,7 @@ pub fn clone_all(
             let name = template(t, attach_type);
             let insns =
                 insns_of(&name).with_context(|| format!("template {name} was not loaded"))?;
-            let insns = patch_probe_id(insns, id as u32)?;
+            let insns = patch_probe_id(insns, probe.word)?;
             let spec = CloneTarget {
                 prog_name: &name,
                 prog_type: libbpf_sys::BPF_PROG_TYPE_TRACING,
@@ -184,21 +185,30 @@ pub fn clone_all(
         Ok(fds)
     };
     let results: Vec<Result<Vec<OwnedFd>>> = pool().install(|| {
-        targets
+        probes
             .par_iter()
-            .enumerate()
-            .map(|(id, t)| {
-                let r = attach_one(id, t);
+            .map(|p| {
+                let r = attach_one(p);
                 progress.record(r.is_ok());
                 r
             })
             .collect()
     });
+    collect(probes, results)
+}
+
+/// Gathers per-probe results into an attachment, keeping failures by name.
+pub fn collect<C: IntoIterator<Item = OwnedFd>>(
+    probes: &[Probe],
+    results: Vec<Result<C>>,
+) -> Attachment {
     let mut attachment = Attachment::default();
-    for (t, r) in targets.iter().zip(results) {
+    for (p, r) in probes.iter().zip(results) {
         match r {
             Ok(fds) => attachment.fds.extend(fds),
-            Err(e) => attachment.failures.push((t.name.clone(), format!("{e:#}"))),
+            Err(e) => attachment
+                .failures
+                .push((p.target.name.clone(), format!("{e:#}"))),
         }
     }
     attachment

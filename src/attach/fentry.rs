@@ -10,7 +10,7 @@
 use anyhow::Result;
 use libbpf_rs::{Object, OpenObject};
 
-use super::{clone, set_template_targets, Attachment, Backend, Progress};
+use super::{clone, set_template_targets, Attachment, Backend, Probe, Progress};
 use crate::cli::{BackendKind, Tracer};
 use crate::discover::Target;
 use crate::load::embedded;
@@ -40,11 +40,11 @@ impl Backend for Fentry {
         embedded::FENTRY
     }
 
-    fn prepare(&self, open: &mut OpenObject, targets: &[Target]) -> Result<()> {
-        set_template_targets(open, targets, self.prefixes())
+    fn prepare(&self, open: &mut OpenObject, probes: &[Probe]) -> Result<()> {
+        set_template_targets(open, probes, self.prefixes())
     }
 
-    fn attach(&self, obj: &Object, targets: &[Target], progress: &Progress) -> Attachment {
+    fn attach(&self, obj: &mut Object, probes: &[Probe], progress: &Progress) -> Attachment {
         let types: &[libbpf_sys::bpf_attach_type] = match self.tracer {
             Tracer::Function => &[libbpf_sys::BPF_TRACE_FENTRY],
             Tracer::FunctionGraph => &[libbpf_sys::BPF_TRACE_FENTRY, libbpf_sys::BPF_TRACE_FEXIT],
@@ -57,6 +57,10 @@ impl Backend for Fentry {
             };
             format!("{prefix}{}", t.skb.pos)
         };
-        clone::clone_all(obj, targets, template, types, progress)
+        clone::clone_all(obj, probes, template, types, progress)
+    }
+
+    fn free_points(&self) -> &'static [&'static str] {
+        &["kfree_skbmem"]
     }
 }

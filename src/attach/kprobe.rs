@@ -13,9 +13,8 @@ use libbpf_rs::{Object, OpenObject};
 use rayon::prelude::*;
 
 use super::clone::errno_msg;
-use super::{enable_templates, pool, Attachment, Backend, Progress};
+use super::{clone, enable_templates, pool, Attachment, Backend, Probe, Progress};
 use crate::cli::BackendKind;
-use crate::discover::Target;
 use crate::load::embedded;
 
 pub struct Kprobe;
@@ -91,18 +90,25 @@ impl Backend for Kprobe {
         embedded::KPROBE
     }
 
-    fn prepare(&self, open: &mut OpenObject, targets: &[Target]) -> Result<()> {
-        enable_templates(open, targets, PREFIX);
+    fn prepare(&self, open: &mut OpenObject, probes: &[Probe]) -> Result<()> {
+        enable_templates(open, probes, PREFIX);
         Ok(())
     }
 
-    fn attach(&self, obj: &Object, targets: &[Target], progress: &Progress) -> Attachment {
-        let mut att = Attachment::default();
+    fn free_points(&self) -> &'static [&'static str] {
+        &["kfree_skbmem"]
+    }
+
+    fn attach(&self, obj: &mut Object, probes: &[Probe], progress: &Progress) -> Attachment {
         let pmu = match pmu_type() {
             Ok(p) => p,
             Err(e) => {
-                att.failures
-                    .extend(targets.iter().map(|t| (t.name.clone(), format!("{e:#}"))));
+                let mut att = Attachment::default();
+                att.failures.extend(
+                    probes
+                        .iter()
+                        .map(|p| (p.target.name.clone(), format!("{e:#}"))),
+                );
                 return att;
             }
         };
@@ -115,30 +121,23 @@ impl Backend for Kprobe {
             })
             .collect();
         let results: Vec<Result<[OwnedFd; 2]>> = pool().install(|| {
-            targets
+            probes
                 .par_iter()
-                .enumerate()
-                .map(|(id, t)| {
+                .map(|p| {
                     let r = progs
-                        .get(t.skb.pos as usize)
+                        .get(p.target.skb.pos as usize)
                         .copied()
                         .flatten()
                         .context("program not loaded")
                         // SAFETY: the fd belongs to a program of `obj`, which
                         // outlives this call.
                         .map(|fd| unsafe { BorrowedFd::borrow_raw(fd) })
-                        .and_then(|prog| attach_one(pmu, prog, &t.name, id as u64));
+                        .and_then(|prog| attach_one(pmu, prog, &p.target.name, p.word as u64));
                     progress.record(r.is_ok());
                     r
                 })
                 .collect()
         });
-        for (t, r) in targets.iter().zip(results) {
-            match r {
-                Ok(fds) => att.fds.extend(fds),
-                Err(e) => att.failures.push((t.name.clone(), format!("{e:#}"))),
-            }
-        }
-        att
+        clone::collect(probes, results)
     }
 }

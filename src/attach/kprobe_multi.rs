@@ -13,10 +13,9 @@ use anyhow::Result;
 use libbpf_rs::{Object, OpenObject};
 
 use super::clone::errno_msg;
-use super::{enable_templates, Attachment, Backend, Progress};
+use super::{enable_templates, Attachment, Backend, Probe, Progress};
 use crate::cli::BackendKind;
 use crate::discover::btf::MAX_REG_ARGS;
-use crate::discover::Target;
 use crate::load::embedded;
 
 pub struct KprobeMulti;
@@ -62,31 +61,23 @@ fn per_function_error(errno: i32) -> bool {
     )
 }
 
-fn attach_batch(
-    prog: BorrowedFd,
-    ids: &[usize],
-    targets: &[Target],
-    att: &mut Attachment,
-    progress: &Progress,
-) {
-    let addrs: Vec<u64> = ids.iter().map(|&i| targets[i].addr).collect();
-    let cookies: Vec<u64> = ids.iter().map(|&i| i as u64).collect();
+fn attach_batch(prog: BorrowedFd, batch: &[Probe], att: &mut Attachment, progress: &Progress) {
+    let addrs: Vec<u64> = batch.iter().map(|p| p.target.addr).collect();
+    let cookies: Vec<u64> = batch.iter().map(|p| p.word as u64).collect();
     match link(prog, &addrs, &cookies) {
         Ok(fd) => {
             att.fds.push(fd);
-            ids.iter().for_each(|_| progress.record(true));
+            batch.iter().for_each(|_| progress.record(true));
         }
-        Err(errno) if ids.len() > 1 && per_function_error(errno) => {
-            let (a, b) = ids.split_at(ids.len() / 2);
-            attach_batch(prog, a, targets, att, progress);
-            attach_batch(prog, b, targets, att, progress);
+        Err(errno) if batch.len() > 1 && per_function_error(errno) => {
+            let (a, b) = batch.split_at(batch.len() / 2);
+            attach_batch(prog, a, att, progress);
+            attach_batch(prog, b, att, progress);
         }
         Err(errno) => {
-            for &i in ids {
-                att.failures.push((
-                    targets[i].name.clone(),
-                    format!("kprobe-multi link failed: {}", errno_msg(errno)),
-                ));
+            for p in batch {
+                let why = format!("kprobe-multi link failed: {}", errno_msg(errno));
+                att.failures.push((p.target.name.clone(), why));
                 progress.record(false);
             }
         }
@@ -102,32 +93,36 @@ impl Backend for KprobeMulti {
         embedded::KPROBE_MULTI
     }
 
-    fn prepare(&self, open: &mut OpenObject, targets: &[Target]) -> Result<()> {
-        enable_templates(open, targets, PREFIX);
+    fn prepare(&self, open: &mut OpenObject, probes: &[Probe]) -> Result<()> {
+        enable_templates(open, probes, PREFIX);
         Ok(())
     }
 
-    fn attach(&self, obj: &Object, targets: &[Target], progress: &Progress) -> Attachment {
+    fn free_points(&self) -> &'static [&'static str] {
+        &["kfree_skbmem"]
+    }
+
+    fn attach(&self, obj: &mut Object, probes: &[Probe], progress: &Progress) -> Attachment {
         let mut att = Attachment::default();
         for pos in 0..MAX_REG_ARGS {
-            let ids: Vec<usize> = (0..targets.len())
-                .filter(|&i| targets[i].skb.pos == pos)
+            let batch: Vec<Probe> = probes
+                .iter()
+                .filter(|p| p.target.skb.pos == pos)
+                .cloned()
                 .collect();
-            if ids.is_empty() {
+            if batch.is_empty() {
                 continue;
             }
             let name = format!("{PREFIX}{pos}");
             let Some(prog) = obj.progs().find(|p| p.name() == name.as_str()) else {
-                for i in ids {
-                    att.failures.push((
-                        targets[i].name.clone(),
-                        format!("program {name} not loaded"),
-                    ));
+                for p in batch {
+                    att.failures
+                        .push((p.target.name.clone(), format!("program {name} not loaded")));
                     progress.record(false);
                 }
                 continue;
             };
-            attach_batch(prog.as_fd(), &ids, targets, &mut att, progress);
+            attach_batch(prog.as_fd(), &batch, &mut att, progress);
         }
         att
     }

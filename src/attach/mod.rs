@@ -24,21 +24,39 @@ use crate::cli::{BackendKind, Tracer};
 use crate::discover::{ArgAccess, Discovery, Target};
 use crate::preflight::Features;
 
+/// A hook to attach: its target and its probe word, the value its events
+/// carry (the probe id, `probes[i]` has id `i`) plus flags. Mirrors
+/// `IPFT_PROBE_*` in `bpf/ipft_common.h`.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub target: Target,
+    pub word: u32,
+}
+
+/// The skb is freed at this hook: stop tracking it after the event.
+pub const PROBE_FORGET: u32 = 1 << 30;
+/// A free point only (not a traced hook): no event but the packet's end.
+pub const PROBE_SILENT: u32 = 1 << 29;
+
 /// An attach mechanism.
 pub trait Backend {
     fn kind(&self) -> BackendKind;
     /// The embedded BPF object holding this backend's programs.
     fn object(&self) -> &'static [u8];
     /// Adjusts programs before load (attach targets, autoload).
-    fn prepare(&self, open: &mut OpenObject, targets: &[Target]) -> Result<()>;
-    /// Attaches to every target; the probe id of `targets[i]` is `i`.
-    fn attach(&self, obj: &Object, targets: &[Target], progress: &Progress) -> Attachment;
+    fn prepare(&self, open: &mut OpenObject, probes: &[Probe]) -> Result<()>;
+    /// Attaches every probe.
+    fn attach(&self, obj: &mut Object, probes: &[Probe], progress: &Progress) -> Attachment;
+    /// Hooks (by name) where this backend sees skbs freed.
+    fn free_points(&self) -> &'static [&'static str];
 }
 
 /// Everything that keeps the hooks alive; dropping it detaches.
 #[derive(Default)]
 pub struct Attachment {
     pub fds: Vec<OwnedFd>,
+    /// Links libbpf made (programs attached by their section name).
+    pub links: Vec<libbpf_rs::Link>,
     /// (target, reason) for each failure.
     pub failures: Vec<(String, String)>,
 }
@@ -48,6 +66,7 @@ impl Attachment {
     /// an RCU grace period).
     pub fn detach(self) {
         use rayon::prelude::*;
+        drop(self.links);
         pool().install(|| self.fds.into_par_iter().for_each(drop));
     }
 }
@@ -76,11 +95,11 @@ fn template_pos(name: &str, prefix: &str) -> Option<u32> {
 }
 
 /// Loads only the templates (`<prefix><pos>`) that have targets.
-pub fn enable_templates(open: &mut OpenObject, targets: &[Target], prefix: &str) {
+pub fn enable_templates(open: &mut OpenObject, probes: &[Probe], prefix: &str) {
     for mut prog in open.progs_mut() {
         let name = prog.name().to_string_lossy().into_owned();
         if let Some(pos) = template_pos(&name, prefix) {
-            prog.set_autoload(targets.iter().any(|t| t.skb.pos == pos));
+            prog.set_autoload(probes.iter().any(|p| p.target.skb.pos == pos));
         }
     }
 }
@@ -90,13 +109,14 @@ pub fn enable_templates(open: &mut OpenObject, targets: &[Target], prefix: &str)
 /// leaves the others (and other families) unloaded.
 pub fn set_template_targets(
     open: &mut OpenObject,
-    targets: &[Target],
+    probes: &[Probe],
     prefixes: &[&str],
 ) -> Result<()> {
     for mut prog in open.progs_mut() {
         let name = prog.name().to_string_lossy().into_owned();
         let pos = prefixes.iter().find_map(|p| template_pos(&name, p));
-        match pos.and_then(|pos| targets.iter().find(|t| t.skb.pos == pos)) {
+        let first = pos.and_then(|pos| probes.iter().map(|p| &p.target).find(|t| t.skb.pos == pos));
+        match first {
             Some(first) => prog
                 .set_attach_target(0, Some(first.name.clone()))
                 .map_err(|e| anyhow::anyhow!("failed to aim {name} at {}: {e}", first.name))?,
@@ -179,9 +199,9 @@ pub fn access(kind: BackendKind) -> ArgAccess {
 }
 
 /// The attach implementation of `kind`.
-pub fn backend(kind: BackendKind, tracer: Tracer) -> Box<dyn Backend> {
+pub fn backend(kind: BackendKind, tracer: Tracer, track: bool) -> Box<dyn Backend> {
     match kind {
-        BackendKind::Tracepoint => Box::new(tracepoint::Tracepoint),
+        BackendKind::Tracepoint => Box::new(tracepoint::Tracepoint { track }),
         BackendKind::KprobeMulti => Box::new(kprobe_multi::KprobeMulti),
         BackendKind::Kprobe => Box::new(kprobe::Kprobe),
         BackendKind::Ftrace => Box::new(fentry::Fentry { tracer }),

@@ -4,20 +4,24 @@
 //! kprobes and trampolines are unavailable. One template per skb position
 //! (`bpf/tracepoint.bpf.c`), loaded against the first tracepoint of that
 //! position, then cloned for every tracepoint with its `btf_trace_<name>`
-//! id and its probe id. Events show the tracepoint's category as the module
-//! and the tracepoint's name as the function.
+//! id and its probe word. Events show the tracepoint's category as the
+//! module and the tracepoint's name as the function. While tracking, a
+//! program on `kmem_cache_free` also ends packets whose skb is freed on a
+//! path without an skb tracepoint.
 
 use anyhow::Result;
 use libbpf_rs::{Object, OpenObject};
 
-use super::{clone, set_template_targets, Attachment, Backend, Progress};
+use super::{clone, set_template_targets, Attachment, Backend, Probe, Progress};
 use crate::cli::BackendKind;
-use crate::discover::Target;
 use crate::load::embedded;
 
-pub struct Tracepoint;
+pub struct Tracepoint {
+    pub track: bool,
+}
 
 const PREFIX: &str = "ipft_tp";
+const SLAB_FREE: &str = "ipft_slab_free";
 
 impl Backend for Tracepoint {
     fn kind(&self) -> BackendKind {
@@ -28,17 +32,34 @@ impl Backend for Tracepoint {
         embedded::TRACEPOINT
     }
 
-    fn prepare(&self, open: &mut OpenObject, targets: &[Target]) -> Result<()> {
-        set_template_targets(open, targets, &[PREFIX])
+    fn prepare(&self, open: &mut OpenObject, probes: &[Probe]) -> Result<()> {
+        set_template_targets(open, probes, &[PREFIX])?;
+        if let Some(mut prog) = open.progs_mut().find(|p| p.name() == SLAB_FREE) {
+            prog.set_autoload(self.track);
+        }
+        Ok(())
     }
 
-    fn attach(&self, obj: &Object, targets: &[Target], progress: &Progress) -> Attachment {
-        clone::clone_all(
+    fn attach(&self, obj: &mut Object, probes: &[Probe], progress: &Progress) -> Attachment {
+        let mut attachment = clone::clone_all(
             obj,
-            targets,
+            probes,
             |t, _| format!("{PREFIX}{}", t.skb.pos),
             &[libbpf_sys::BPF_TRACE_RAW_TP],
             progress,
-        )
+        );
+        if self.track {
+            // After the clones: on a shared tracepoint, programs run in attach order.
+            match obj.progs_mut().find(|p| p.name() == SLAB_FREE).map(|p| p.attach()) {
+                Some(Ok(link)) => attachment.links.push(link),
+                Some(Err(e)) => log::warn!("cannot watch kmem_cache_free for freed packets ({e}): finished packets end after --idle-timeout"),
+                None => {}
+            }
+        }
+        attachment
+    }
+
+    fn free_points(&self) -> &'static [&'static str] {
+        &["kfree_skb", "consume_skb"]
     }
 }

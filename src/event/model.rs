@@ -46,7 +46,15 @@ pub struct Field {
 /// One hit of one hook by one packet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// The packet's id: unique per packet for the whole run while tracking,
+    /// the skb address with --no-track.
     pub packet_id: u64,
+    /// The `struct sk_buff` address.
+    pub skb: u64,
+    /// The id of the packet this one was cloned from, or 0.
+    pub parent: u64,
+    /// The packet's skb was freed after this event.
+    pub end: bool,
     pub timestamp: u64,
     pub cpu: u32,
     pub module: Arc<str>,

@@ -15,9 +15,18 @@ pub struct RawEvent {
     pub probe_id: u64,
     pub processor_id: u32,
     pub is_return: u8,
-    pub _pad: [u8; 35],
+    pub flags: u8,
+    pub _pad1: [u8; 2],
+    pub skb: u64,
+    pub parent: u64,
+    pub _pad2: [u8; 16],
     pub data: [u8; DATA_SIZE],
 }
+
+/// `flags`: the packet's skb was freed after this event.
+pub const EVENT_END: u8 = 1 << 0;
+/// `flags`: only marks a packet's end; not a traced hit.
+pub const EVENT_SILENT: u8 = 1 << 1;
 
 pub const RAW_EVENT_SIZE: usize = 128;
 const _: () = assert!(std::mem::size_of::<RawEvent>() == RAW_EVENT_SIZE);
@@ -33,7 +42,11 @@ impl RawEvent {
             probe_id: u64_at(16),
             processor_id: u32::from_ne_bytes(bytes[24..28].try_into().unwrap()),
             is_return: bytes[28],
-            _pad: [0; 35],
+            flags: bytes[29],
+            _pad1: [0; 2],
+            skb: u64_at(32),
+            parent: u64_at(40),
+            _pad2: [0; 16],
             data: bytes[64..128].try_into().unwrap(),
         })
     }
@@ -51,6 +64,9 @@ mod tests {
         b[16..24].copy_from_slice(&7u64.to_ne_bytes());
         b[24..28].copy_from_slice(&3u32.to_ne_bytes());
         b[28] = 1;
+        b[29] = EVENT_END;
+        b[32..40].copy_from_slice(&0xffff8dee8aea9700u64.to_ne_bytes());
+        b[40..48].copy_from_slice(&9u64.to_ne_bytes());
         b[64] = 0xaa;
         b[127] = 0xbb;
         let ev = RawEvent::parse(&b).unwrap();
@@ -59,6 +75,9 @@ mod tests {
         assert_eq!(ev.probe_id, 7);
         assert_eq!(ev.processor_id, 3);
         assert_eq!(ev.is_return, 1);
+        assert_eq!(ev.flags, EVENT_END);
+        assert_eq!(ev.skb, 0xffff8dee8aea9700);
+        assert_eq!(ev.parent, 9);
         assert_eq!((ev.data[0], ev.data[63]), (0xaa, 0xbb));
         assert!(RawEvent::parse(&b[..127]).is_none());
     }

@@ -21,6 +21,11 @@ pub struct LoadConfig {
     pub use_ringbuf: bool,
     /// Ring buffer size in bytes (a power of two, multiple of the page size).
     pub ring_size: u32,
+    /// Follow packets once matched (see `bpf/ipft_body.bpf.h`).
+    pub track: bool,
+    pub track_map_size: u32,
+    /// A tracked skb idle this long is treated as a new packet.
+    pub idle_ns: u64,
 }
 
 /// The `.BTF` of an ELF object, parsed.
@@ -46,7 +51,7 @@ fn datasec_vars(btf: &Btf, section: &str) -> Vec<(String, u32, u32)> {
         .collect()
 }
 
-fn set_rodata(open: &mut OpenObject, btf: &Btf, values: &[(&str, u32)]) -> Result<()> {
+fn set_rodata(open: &mut OpenObject, btf: &Btf, values: &[(&str, u64)]) -> Result<()> {
     let vars = datasec_vars(btf, ".rodata");
     let mut map = open
         .maps_mut()
@@ -61,6 +66,10 @@ fn set_rodata(open: &mut OpenObject, btf: &Btf, values: &[(&str, u32)]) -> Resul
             .find(|(n, ..)| n == name)
             .with_context(|| format!("BPF object has no variable {name} in .rodata"))?;
         let (off, size) = (*off as usize, *size as usize);
+        if size > 8 {
+            bail!("BPF variable {name} is {size} bytes, not an integer");
+        }
+        // ipft runs on little-endian x86_64: the value's low bytes come first.
         let bytes = value.to_ne_bytes();
         let slot = data
             .get_mut(off..off + size)
@@ -85,9 +94,11 @@ pub fn load(
         &mut open,
         &btf,
         &[
-            ("ipft_mark", config.mark),
-            ("ipft_mask", config.mask),
-            ("ipft_use_ringbuf", config.use_ringbuf as u32),
+            ("ipft_mark", config.mark as u64),
+            ("ipft_mask", config.mask as u64),
+            ("ipft_use_ringbuf", config.use_ringbuf as u64),
+            ("ipft_track", config.track as u64),
+            ("ipft_idle_ns", config.idle_ns),
         ],
     )?;
     for mut map in open.maps_mut() {
@@ -95,6 +106,11 @@ pub fn load(
             Some("ipft_ring") if config.use_ringbuf => map.set_max_entries(config.ring_size)?,
             Some("ipft_ring") => map.set_autocreate(false)?,
             Some("ipft_events") if config.use_ringbuf => map.set_autocreate(false)?,
+            Some("ipft_tracked") => map.set_max_entries(if config.track {
+                config.track_map_size
+            } else {
+                1
+            })?,
             _ => {}
         }
     }
@@ -105,10 +121,14 @@ pub fn load(
     }
 }
 
-/// Sum of a per-CPU u64 counter map at key 0.
-pub fn read_percpu_counter(map: &dyn MapCore) -> Result<u64> {
+/// Counters of the `ipft_lost` map (`IPFT_COUNT_*` in `bpf/ipft_body.bpf.h`).
+pub const COUNT_LOST: u32 = 0;
+pub const COUNT_TRACK_FULL: u32 = 1;
+
+/// Sum over CPUs of a per-CPU u64 counter map at `key`.
+pub fn read_percpu_counter(map: &dyn MapCore, key: u32) -> Result<u64> {
     let vals = map
-        .lookup_percpu(&0u32.to_ne_bytes(), libbpf_rs::MapFlags::ANY)?
+        .lookup_percpu(&key.to_ne_bytes(), libbpf_rs::MapFlags::ANY)?
         .unwrap_or_default();
     Ok(vals
         .iter()

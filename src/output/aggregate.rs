@@ -1,9 +1,14 @@
 //! # Aggregate output
 //!
-//! Groups events by packet and prints the groups when tracing stops: packets
-//! in the order of their first event, events by timestamp (ipftrace2 printed
-//! packets in hash order). The function_graph view nests entry/exit pairs.
-//! While tracing, a `Got N traces` counter runs on stderr if it is a terminal.
+//! Groups events by packet and prints each group as a block: events by
+//! timestamp, blocks in the order of their first event (ipftrace2 printed
+//! everything at exit in hash order). While tracking, a packet's block is
+//! printed as soon as the packet is finished (its skb freed, or no event for
+//! the idle timeout) and dropped from memory, so memory follows the packets
+//! in flight, not the length of the run; what is left prints at exit. With
+//! `--no-track` everything prints at exit, as in ipftrace2. The
+//! function_graph view nests entry/exit pairs. While tracing, a
+//! `Got N traces` counter runs on stderr if it is a terminal.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -13,21 +18,38 @@ use super::{text, Output};
 use crate::cli::Tracer;
 use crate::event::model::Event;
 
+struct Group {
+    events: Vec<Event>,
+    last_ts: u64,
+}
+
 pub struct Aggregate {
     out: Box<dyn Write>,
     tracer: Tracer,
-    packets: HashMap<u64, Vec<Event>>,
+    packets: HashMap<u64, Group>,
+    /// skb address → the packet it carries now (to end packets by skb).
+    skbs: HashMap<u64, u64>,
+    live_idle: Option<Duration>,
+    header_done: bool,
     count: u64,
     tty_counter: bool,
     last_counter: Option<Instant>,
 }
 
 impl Aggregate {
-    pub fn new(out: Box<dyn Write>, tracer: Tracer, tty_counter: bool) -> Aggregate {
+    pub fn new(
+        out: Box<dyn Write>,
+        tracer: Tracer,
+        tty_counter: bool,
+        live_idle: Option<Duration>,
+    ) -> Aggregate {
         Aggregate {
             out,
             tracer,
             packets: HashMap::new(),
+            skbs: HashMap::new(),
+            live_idle,
+            header_done: false,
             count: 0,
             tty_counter,
             last_counter: None,
@@ -47,42 +69,132 @@ impl Aggregate {
         }
     }
 
-    /// Renders every packet group; separate from `finish` for tests.
-    pub fn render(&mut self) -> Vec<String> {
-        let mut groups: Vec<Vec<Event>> = self.packets.drain().map(|(_, v)| v).collect();
-        for g in &mut groups {
-            g.sort_by_key(|e| e.timestamp);
-        }
-        groups.sort_by_key(|g| (g[0].timestamp, g[0].packet_id));
-        let mut lines = vec![text::header()];
-        for g in groups {
-            lines.push("===".to_string());
-            let mut depth = 0usize;
-            for ev in &g {
-                match self.tracer {
-                    Tracer::Function => lines.push(text::function_line(ev)),
-                    Tracer::FunctionGraph => {
-                        if ev.is_return {
-                            depth = depth.saturating_sub(1);
-                            lines.push(text::graph_line(ev, depth));
-                        } else {
-                            lines.push(text::graph_line(ev, depth));
-                            depth += 1;
-                        }
+    /// The lines of one packet's block (without the header).
+    fn block(&self, mut events: Vec<Event>) -> Vec<String> {
+        events.sort_by_key(|e| e.timestamp);
+        let mut lines = vec!["===".to_string()];
+        let mut depth = 0usize;
+        for ev in &events {
+            match self.tracer {
+                Tracer::Function => lines.push(text::function_line(ev)),
+                Tracer::FunctionGraph => {
+                    if ev.is_return {
+                        depth = depth.saturating_sub(1);
+                        lines.push(text::graph_line(ev, depth));
+                    } else {
+                        lines.push(text::graph_line(ev, depth));
+                        depth += 1;
                     }
                 }
             }
         }
         lines
     }
+
+    /// Takes the given packets out of memory and renders them, in the order
+    /// of their first event (the header first if not printed yet).
+    fn take(&mut self, ids: Vec<u64>) -> Vec<String> {
+        let mut groups: Vec<Vec<Event>> = ids
+            .iter()
+            .filter_map(|id| self.packets.remove(id))
+            .map(|g| g.events)
+            .collect();
+        groups.retain(|g| !g.is_empty());
+        for g in &groups {
+            for e in g {
+                if self.skbs.get(&e.skb) == Some(&e.packet_id) {
+                    self.skbs.remove(&e.skb);
+                }
+            }
+        }
+        groups.sort_by_key(|g| (g.iter().map(|e| e.timestamp).min(), g[0].packet_id));
+        let mut lines = Vec::new();
+        if !groups.is_empty() && !self.header_done {
+            // As ipftrace2: an empty line (past the counter), then the header.
+            lines.push(String::new());
+            lines.push(text::header());
+            self.header_done = true;
+        }
+        for g in groups {
+            lines.extend(self.block(g));
+        }
+        lines
+    }
+
+    /// Renders and forgets every packet; separate from `finish` for tests.
+    pub fn render(&mut self) -> Vec<String> {
+        let ids: Vec<u64> = self.packets.keys().copied().collect();
+        self.take(ids)
+    }
+
+    fn print(&mut self, lines: Vec<String>) -> io::Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        if self.tty_counter {
+            // Clear the counter line before the block, redraw it after.
+            eprint!("\r\x1b[K");
+        }
+        let mut text = String::new();
+        for line in lines {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        self.out.write_all(text.as_bytes())?;
+        self.out.flush()?;
+        self.show_counter(true);
+        Ok(())
+    }
 }
 
 impl Output for Aggregate {
     fn on_event(&mut self, ev: Event) -> io::Result<()> {
         self.count += 1;
-        self.packets.entry(ev.packet_id).or_default().push(ev);
+        let (id, end) = (ev.packet_id, ev.end);
+        self.skbs.insert(ev.skb, id);
+        let group = self.packets.entry(id).or_insert_with(|| Group {
+            events: Vec::new(),
+            last_ts: 0,
+        });
+        group.last_ts = group.last_ts.max(ev.timestamp);
+        group.events.push(ev);
         self.show_counter(false);
+        if end && self.live_idle.is_some() {
+            let lines = self.take(vec![id]);
+            self.print(lines)?;
+        }
         Ok(())
+    }
+
+    fn on_skb_freed(&mut self, skb: u64) -> io::Result<()> {
+        if self.live_idle.is_none() {
+            return Ok(());
+        }
+        match self.skbs.get(&skb).copied() {
+            Some(id) => {
+                let lines = self.take(vec![id]);
+                self.print(lines)
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn on_tick(&mut self, now_ns: u64) -> io::Result<()> {
+        let Some(idle) = self.live_idle else {
+            return Ok(());
+        };
+        let idle = idle.as_nanos() as u64;
+        let done: Vec<u64> = self
+            .packets
+            .iter()
+            .filter(|(_, g)| g.last_ts.saturating_add(idle) < now_ns)
+            .map(|(id, _)| *id)
+            .collect();
+        if done.is_empty() {
+            return Ok(());
+        }
+        let lines = self.take(done);
+        self.print(lines)
     }
 
     fn on_lost(&mut self, _new: u64, _total: u64) -> io::Result<()> {
@@ -98,13 +210,14 @@ impl Output for Aggregate {
         if self.tty_counter {
             eprintln!();
         }
-        let mut text = String::from("\n");
-        for line in self.render() {
-            text.push_str(&line);
-            text.push('\n');
+        let mut lines = self.render();
+        if !self.header_done {
+            lines = vec![String::new(), text::header()];
         }
-        self.out.write_all(text.as_bytes())?;
-        self.out.flush()
+        let tty = std::mem::replace(&mut self.tty_counter, false);
+        let result = self.print(lines);
+        self.tty_counter = tty;
+        result
     }
 }
 
@@ -112,16 +225,45 @@ impl Output for Aggregate {
 mod tests {
     use super::*;
     use crate::output::text::tests::event;
+    use std::sync::{Arc, Mutex};
 
     fn ev(packet: u64, ts: u64, function: &str) -> Event {
         let mut e = event(ts, 0, "vmlinux", function);
         e.packet_id = packet;
+        e.skb = 0xff00 + packet;
         e
+    }
+
+    /// A writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    fn names(lines: &[String]) -> Vec<&str> {
+        lines
+            .iter()
+            .map(|l| l.split_whitespace().last().unwrap_or(""))
+            .collect()
     }
 
     #[test]
     fn packets_ordered_by_first_event_and_events_by_time() {
-        let mut agg = Aggregate::new(Box::new(io::sink()), Tracer::Function, false);
+        let mut agg = Aggregate::new(Box::new(io::sink()), Tracer::Function, false, None);
         for e in [
             ev(2, 30, "c"),
             ev(1, 20, "b"),
@@ -131,16 +273,66 @@ mod tests {
             agg.on_event(e).unwrap();
         }
         let lines = agg.render();
-        let names: Vec<&str> = lines
-            .iter()
-            .map(|l| l.split_whitespace().last().unwrap())
-            .collect();
-        assert_eq!(names, ["Function", "===", "a", "c", "===", "b", "d"]);
+        assert_eq!(
+            names(&lines),
+            ["", "Function", "===", "a", "c", "===", "b", "d"]
+        );
+    }
+
+    #[test]
+    fn exit_output_matches_ipftrace2_layout() {
+        let out = Shared::default();
+        let mut agg = Aggregate::new(Box::new(out.clone()), Tracer::Function, false, None);
+        agg.on_event(ev(1, 5, "ip_rcv")).unwrap();
+        agg.finish().unwrap();
+        let text = out.text();
+        assert!(
+            text.starts_with(&format!("\n{}\n===\n", text::header())),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn live_mode_prints_finished_packets_and_forgets_them() {
+        let out = Shared::default();
+        let mut agg = Aggregate::new(
+            Box::new(out.clone()),
+            Tracer::Function,
+            false,
+            Some(Duration::from_secs(1)),
+        );
+        agg.on_event(ev(1, 10, "a")).unwrap();
+        let mut last = ev(1, 20, "freed_here");
+        last.end = true;
+        agg.on_event(last).unwrap();
+        assert!(
+            out.text().contains("freed_here"),
+            "printed on the free: {}",
+            out.text()
+        );
+        assert!(
+            agg.packets.is_empty() && agg.skbs.is_empty(),
+            "and forgotten"
+        );
+
+        agg.on_event(ev(2, 1_000, "idle")).unwrap();
+        agg.on_tick(1_000 + 500_000_000).unwrap();
+        assert!(!out.text().contains("idle"), "not idle yet");
+        agg.on_tick(1_000 + 1_500_000_000).unwrap();
+        assert!(out.text().contains("idle"), "printed once idle");
+
+        agg.on_event(ev(3, 5_000_000_000, "freed_elsewhere"))
+            .unwrap();
+        agg.on_skb_freed(0xff00 + 3).unwrap();
+        assert!(out.text().contains("freed_elsewhere"));
+        assert_eq!(out.text().matches("Timestamp").count(), 1, "one header");
+        agg.finish().unwrap();
+        assert_eq!(out.text().matches("Timestamp").count(), 1);
     }
 
     #[test]
     fn graph_view_nests_and_never_underflows() {
-        let mut agg = Aggregate::new(Box::new(io::sink()), Tracer::FunctionGraph, false);
+        let mut agg = Aggregate::new(Box::new(io::sink()), Tracer::FunctionGraph, false, None);
         let mut exit_first = ev(1, 1, "x");
         exit_first.is_return = true;
         let mut inner_exit = ev(1, 4, "inner");
@@ -149,7 +341,7 @@ mod tests {
             agg.on_event(e).unwrap();
         }
         let lines = agg.render();
-        let texts: Vec<String> = lines[2..]
+        let texts: Vec<String> = lines[3..]
             .iter()
             .map(|l| l[50..].trim_end().to_string())
             .collect();

@@ -8,16 +8,22 @@
 //!  "module":"vmlinux","function":"ip_rcv","is_return":false[,"<field>":<value>...]}
 //! ```
 //!
-//! * `packet_id`: the skb address as a `0x` lowercase hex string.
+//! * `packet_id`: the packet's id as a `0x` lowercase hex string: unique per
+//!   packet for the whole run while tracking (ipftrace2 used the skb address,
+//!   which the kernel reuses; `--no-track` brings that back).
 //! * `timestamp`: CLOCK_MONOTONIC nanoseconds; `processor_id`: the CPU.
 //! * `module`/`function`: for tracepoint events, the category and tracepoint.
+//! * `skb`: the `struct sk_buff` address (ipft only), then `parent` (the id of
+//!   the packet this one was cloned from) when there is one.
 //! * Extension fields follow, typed: integers as numbers, booleans as
 //!   `true`/`false`, everything else (hex, enum and flag names, characters,
 //!   pointers, strings) as strings. ipftrace2 made every value a string.
 //!
 //! Strings are escaped (ipftrace2 did not escape). When events are lost a
 //! record `{"lost_events":N,"total_lost_events":T}` is written in the stream
-//! at the point the loss was noticed.
+//! at the point the loss was noticed; when matching packets find the tracking
+//! map full, `{"tracking_map_full":N,"total_tracking_map_full":T}` (hits of
+//! matching packets that could not be followed).
 
 use std::io::{self, Write};
 
@@ -58,6 +64,10 @@ pub fn event_json(ev: &Event) -> String {
         quoted(&ev.function),
         ev.is_return
     );
+    s.push_str(&format!(",\"skb\":\"{:#x}\"", ev.skb));
+    if ev.parent != 0 {
+        s.push_str(&format!(",\"parent\":\"{:#x}\"", ev.parent));
+    }
     for f in &ev.ext {
         s.push(',');
         s.push_str(&quoted(&f.name));
@@ -83,6 +93,14 @@ impl Output for Json {
         self.out.flush()
     }
 
+    fn on_untracked(&mut self, new: u64, total: u64) -> io::Result<()> {
+        writeln!(
+            self.out,
+            "{{\"tracking_map_full\":{new},\"total_tracking_map_full\":{total}}}"
+        )?;
+        self.out.flush()
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
@@ -104,7 +122,7 @@ mod tests {
         ev.is_return = true;
         assert_eq!(
             event_json(&ev),
-            r#"{"packet_id":"0xffff8dee8aea9700","timestamp":25340022558860,"processor_id":0,"module":"vmlinux","function":"validate_xmit_xfrm","is_return":true}"#
+            r#"{"packet_id":"0xffff8dee8aea9700","timestamp":25340022558860,"processor_id":0,"module":"vmlinux","function":"validate_xmit_xfrm","is_return":true,"skb":"0xffff8dee8aea9700"}"#
         );
     }
 

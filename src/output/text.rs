@@ -69,6 +69,9 @@ pub(crate) mod tests {
     pub fn event(ts: u64, cpu: u32, module: &str, function: &str) -> Event {
         Event {
             packet_id: 0xffff8dee8aea9700,
+            skb: 0xffff8dee8aea9700,
+            parent: 0,
+            end: false,
             timestamp: ts,
             cpu,
             module: module.into(),

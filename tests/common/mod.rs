@@ -342,7 +342,8 @@ pub fn tcp_sink(port: u16, stop_after: usize) {
 pub struct Ipft {
     child: Child,
     stderr_lines: mpsc::Receiver<String>,
-    stdout: Option<std::thread::JoinHandle<String>>,
+    stdout: Option<std::thread::JoinHandle<()>>,
+    live: std::sync::Arc<Mutex<String>>,
     pub stderr: Vec<String>,
 }
 
@@ -365,16 +366,21 @@ impl Ipft {
                 }
             }
         });
-        let mut out = child.stdout.take().unwrap();
+        let out = child.stdout.take().unwrap();
+        let live = std::sync::Arc::new(Mutex::new(String::new()));
+        let sink = live.clone();
         let stdout = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = out.read_to_string(&mut s);
-            s
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
         });
         let mut ipft = Ipft {
             child,
             stderr_lines: rx,
             stdout: Some(stdout),
+            live,
             stderr: Vec::new(),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -408,6 +414,11 @@ impl Ipft {
         panic!("ipft not ready after 60s:\n{}", ipft.stderr.join("\n"));
     }
 
+    /// What ipft has written to stdout so far.
+    pub fn stdout_so_far(&self) -> String {
+        self.live.lock().unwrap().clone()
+    }
+
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
     }
@@ -416,7 +427,8 @@ impl Ipft {
     pub fn stop(mut self) -> (String, String, i32) {
         // SAFETY: signalling our own child.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        let stdout = self.stdout.take().unwrap().join().unwrap();
+        self.stdout.take().unwrap().join().unwrap();
+        let stdout = self.live.lock().unwrap().clone();
         let status = self.child.wait().unwrap();
         while let Ok(line) = self.stderr_lines.recv_timeout(Duration::from_secs(5)) {
             self.stderr.push(line);

@@ -1,15 +1,22 @@
 # ipft -l per backend: each lists a plausible number of targets; the function backends include
-# functions of the modules veth and nf_conntrack (loaded by /init), named in the MOD column.
+# functions of the modules veth and nf_conntrack (loaded by /init), named in the MOD column, and
+# only functions in available_filter_functions (one missing name fails a whole kprobe-multi link).
 . /scenarios/lib.sh
+
+aff=/sys/kernel/tracing/available_filter_functions
+[ -r $aff ] || fail "$aff unreadable"
+log "$aff: $(grep -c . $aff) entries"
 
 for backend in kprobe-multi kprobe ftrace tracepoint; do
 	out=$WORK/$backend.out
+	t0=$(date +%s)
 	ipft -l -b $backend >"$out" 2>"$WORK/$backend.err"
 	rc=$?
+	took=$(($(date +%s) - t0))
 	[ $rc = 0 ] || fail "ipft -l -b $backend exited $rc"
 	n=$(grep -c . "$out")
 	mods=$(awk '$2 != "vmlinux"' "$out" | grep -c .)
-	log "$backend: $n targets, $mods outside vmlinux; by MOD: $(awk '{ print $2 }' "$out" | sort | uniq -c | sort -rn | head -n 6 | awk '{ printf "%s=%s ", $2, $1 }')"
+	log "$backend: $n targets in ${took}s, $mods outside vmlinux; by MOD: $(awk '{ print $2 }' "$out" | sort | uniq -c | sort -rn | head -n 6 | awk '{ printf "%s=%s ", $2, $1 }')"
 	case $backend in
 	tracepoint)
 		[ "$n" -ge 10 ] || fail "-l -b tracepoint: only $n tracepoints"
@@ -17,6 +24,8 @@ for backend in kprobe-multi kprobe ftrace tracepoint; do
 		;;
 	*)
 		[ "$n" -gt 1000 ] || fail "-l -b $backend: only $n functions, want > 1000"
+		missing=$(awk 'NR == FNR { ok[$1] = 1; next } !($1 in ok) { print $1 }' $aff "$out" | head -n 10)
+		[ -z "$missing" ] || fail "-l -b $backend lists functions missing from $aff:" $missing
 		for mod in veth nf_conntrack; do
 			grep -q "^$mod " /proc/modules || fail "module $mod is not loaded"
 			f=$(awk -v m=$mod '$2 == m { print $1; exit }' "$out")

@@ -9,6 +9,23 @@ STOP_TIMEOUT=${STOP_TIMEOUT:-180}   # seconds for ipft to detach and exit after 
 
 log() { echo "$SCENARIO: $*"; }
 
+# kernel_has CONFIG_X...: all set to y in the guest kernel's config.
+kernel_has() {
+	for c in "$@"; do
+		grep -q "^$c=y" /etc/kernel-config || return 1
+	done
+}
+
+# backend_supported BACKEND: the guest kernel can attach with it (from its config).
+backend_supported() {
+	case $1 in
+	kprobe-multi) kernel_has CONFIG_KPROBES CONFIG_FPROBE ;;
+	kprobe) kernel_has CONFIG_KPROBES ;;
+	ftrace) kernel_has CONFIG_BPF_JIT CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS ;;
+	tracepoint) true ;;
+	esac
+}
+
 # show FILE...: copy files into the console (prefixed, first 60 lines each).
 show() {
 	for f in "$@"; do
@@ -49,6 +66,7 @@ ipft_start() {
 
 # ipft_wait_ready: 0 once the probe server accepts; 1 if ipft exited first (IPFT_RC set).
 ipft_wait_ready() {
+	t0=$(date +%s)
 	n=0
 	while [ $n -lt $((READY_TIMEOUT * 2)) ]; do
 		if ! alive $IPFT_PID; then
@@ -56,7 +74,10 @@ ipft_wait_ready() {
 			IPFT_RC=$?
 			return 1
 		fi
-		sendmark -w $PROBE_PORT 127.0.0.1 >/dev/null 2>&1 && return 0
+		if sendmark -w $PROBE_PORT 127.0.0.1 >/dev/null 2>&1; then
+			log "ipft ($IPFT_NAME) ready after $(($(date +%s) - t0))s"
+			return 0
+		fi
 		sleep 0.5
 		n=$((n + 1))
 	done
@@ -91,6 +112,17 @@ check_refusal() {
 	[ "$(grep -c '^ipft: ' "$err")" = 1 ] || fail "ipft ($1) did not print exactly one 'ipft:' line"
 	[ -s "$WORK/$1.out" ] && fail "ipft ($1) refused but wrote to stdout"
 	return 0
+}
+
+# judge_refusal NAME BACKEND: after ipft NAME exited before ready. A clean refusal is fine when
+# the kernel lacks BACKEND or this ipft says it does not implement it yet; otherwise a FAIL.
+judge_refusal() {
+	check_refusal "$1"
+	line=$(grep '^ipft: ' "$WORK/$1.err")
+	if backend_supported "$2" && ! echo "$line" | grep -q 'not implemented'; then
+		fail "$2 refused although the kernel supports it: $line"
+	fi
+	log "$2: refused: $line"
 }
 
 # events FILE: the number of JSON event lines in FILE.
@@ -133,6 +165,7 @@ trace_phases() {
 	[ $IPFT_RC = 0 ] || fail "ipft ($IPFT_NAME) exited $IPFT_RC after SIGINT, want 0"
 	out=$WORK/$IPFT_NAME.out
 	n=$(events "$out")
+	show "$WORK/$IPFT_NAME.err"
 	log "$backend: $n marked events; per function:"
 	functions "$out" | head -n 20 | sed "s/^/$SCENARIO:   /"
 	# 3 UDP datagrams, a SYN and an echo request: at least one event each, and not a flood.
