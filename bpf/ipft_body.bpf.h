@@ -24,6 +24,12 @@ const volatile __u32 ipft_mark = 0;
 const volatile __u32 ipft_mask = 0xffffffff;
 /* Ring buffer when the kernel has it (5.8+), perf event array otherwise. */
 const volatile __u8 ipft_use_ringbuf = 1;
+/*
+ * Wake the reader only once this many bytes wait in the ring buffer: one
+ * wakeup per event costs more than the event. The reader also polls on a
+ * short timeout, so a quiet trace still shows up promptly.
+ */
+const volatile __u64 ipft_ring_wakeup = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -40,9 +46,10 @@ struct {
 #define IPFT_COUNT_LOST 0	   /* events the ring buffer could not take */
 #define IPFT_COUNT_TRACK_FULL 1	   /* matching hits that found the tracking map full */
 #define IPFT_COUNT_IDS 2	   /* packet ids handed out on this CPU */
+#define IPFT_COUNT_EVENTS 3	   /* events produced (sent or lost) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 3);
+	__uint(max_entries, 4);
 	__type(key, __u32);
 	__type(value, __u64);
 } ipft_lost SEC(".maps");
@@ -119,8 +126,13 @@ static __always_inline int ipft_forget(struct sk_buff *skb)
 
 static __always_inline void ipft_submit(void *ctx, struct ipft_event *ev)
 {
+	ipft_count(IPFT_COUNT_EVENTS);
 	if (ipft_use_ringbuf) {
-		if (bpf_ringbuf_output(&ipft_ring, ev, sizeof(*ev), 0) != 0)
+		__u64 flags = bpf_ringbuf_query(&ipft_ring, BPF_RB_AVAIL_DATA) >= ipft_ring_wakeup ?
+				      BPF_RB_FORCE_WAKEUP :
+				      BPF_RB_NO_WAKEUP;
+
+		if (bpf_ringbuf_output(&ipft_ring, ev, sizeof(*ev), flags) != 0)
 			ipft_count(IPFT_COUNT_LOST);
 	} else {
 		/* A full perf buffer reports its own PERF_RECORD_LOST. */

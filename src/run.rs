@@ -227,10 +227,13 @@ fn start_probe_server(port: u16) -> Result<()> {
     Ok(())
 }
 
+/// Ring buffer bytes: 256 KiB per CPU for each --perf-page-count page
+/// (default 8: 2 MiB per CPU), a power of two. One ring serves all CPUs.
 fn ring_size(page_count: u64) -> u32 {
-    let page = 4096u64;
     let cpus = libbpf_rs::num_possible_cpus().unwrap_or(1) as u64;
-    (page_count * page * cpus).next_power_of_two().min(1 << 30) as u32
+    (page_count * (256 << 10) * cpus)
+        .next_power_of_two()
+        .min(1 << 30) as u32
 }
 
 /// Whether an output error is the reader going away (e.g. `| head`).
@@ -348,6 +351,7 @@ pub fn run(config: Config) -> Result<()> {
         mask: config.mask,
         use_ringbuf,
         ring_size: ring_size(config.perf.page_count),
+        ring_wakeup: ring_size(config.perf.page_count) as u64 / 8,
         track: config.track,
         track_map_size: config.track_map_size,
         idle_ns,
@@ -425,7 +429,7 @@ pub fn run(config: Config) -> Result<()> {
         start_probe_server(port)?;
     }
 
-    let (mut lost_reported, mut untracked_reported) = (0u64, 0u64);
+    let (mut lost_reported, mut untracked_reported, mut received) = (0u64, 0u64, 0u64);
     let mut last_check = Instant::now();
     let mut last_sweep = Instant::now();
     let sweep_every = (config.idle_timeout / 2).max(Duration::from_millis(500));
@@ -433,9 +437,10 @@ pub fn run(config: Config) -> Result<()> {
         loop {
             let done = stopped();
             receiver
-                .poll(Duration::from_millis(if done { 0 } else { 100 }))
+                .poll(Duration::from_millis(if done { 0 } else { 50 }))
                 .map_err(io::Error::other)?;
             let batch = std::mem::take(&mut sink.borrow_mut().events);
+            received += batch.len() as u64;
             for raw in &batch {
                 if raw.flags & EVENT_SILENT != 0 {
                     out.on_skb_freed(raw.skb)?;
@@ -473,6 +478,8 @@ pub fn run(config: Config) -> Result<()> {
             }
         }
     })();
+    let produced = load::read_percpu_counter(&counters, load::COUNT_EVENTS).unwrap_or(0);
+    log::debug!("events: produced {produced}, received {received}, lost {lost_reported}");
     let malformed = sink.borrow().malformed;
     drop(receiver);
     attachment.detach();

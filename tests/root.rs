@@ -464,13 +464,14 @@ fn root_lost_events_are_counted_and_reported() {
         &mark.to_string(),
         "-o",
         "json",
+        "-v",
         "--perf-page-count",
         "1",
     ]);
     let pid = ipft.pid();
     // SAFETY: signalling our own child.
     unsafe { libc::kill(pid, libc::SIGSTOP) };
-    let datagrams = 400;
+    let datagrams = 3000;
     NetPair::in_ns(&pair.a, move || {
         let sock = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
         common::set_mark(std::os::fd::AsRawFd::as_raw_fd(&sock), mark);
@@ -508,6 +509,22 @@ fn root_lost_events_are_counted_and_reported() {
         .sum();
     assert_eq!(sum, total, "lost records add up to the total");
     assert!(stderr.contains(&format!("Lost {total} events")), "{stderr}");
+    // The accounting adds up exactly: produced = received + lost.
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("events: produced"))
+        .expect("-v prints the event accounting");
+    let nums: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(nums.len(), 3, "{line}");
+    assert_eq!(
+        nums[0],
+        nums[1] + nums[2],
+        "produced = received + lost: {line}"
+    );
+    assert_eq!(nums[2], total, "{line}");
     // Each datagram produces at least two send-side events.
     assert!(
         received + total >= 2 * datagrams,

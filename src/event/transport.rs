@@ -79,6 +79,19 @@ impl<'a> Receiver<'a> {
                 std::io::Error::from_raw_os_error(-rc)
             );
         }
+        // The programs wake us only once enough data waits (or, for perf,
+        // per --perf-wakeup-events): take whatever is there without a wakeup.
+        let rc = match self {
+            Receiver::Ring(rb) => rb.consume_raw(),
+            // SAFETY: the perf buffer is valid while self lives.
+            Receiver::Perf(p) => unsafe { libbpf_sys::perf_buffer__consume(p.pb) },
+        };
+        if rc < 0 && rc != -libc::EINTR {
+            bail!(
+                "reading events failed: {}",
+                std::io::Error::from_raw_os_error(-rc)
+            );
+        }
         Ok(())
     }
 }

@@ -21,6 +21,8 @@ pub struct LoadConfig {
     pub use_ringbuf: bool,
     /// Ring buffer size in bytes (a power of two, multiple of the page size).
     pub ring_size: u32,
+    /// Bytes waiting in the ring buffer before the reader is woken.
+    pub ring_wakeup: u64,
     /// Follow packets once matched (see `bpf/ipft_body.bpf.h`).
     pub track: bool,
     pub track_map_size: u32,
@@ -99,6 +101,7 @@ pub fn load(
             ("ipft_use_ringbuf", config.use_ringbuf as u64),
             ("ipft_track", config.track as u64),
             ("ipft_idle_ns", config.idle_ns),
+            ("ipft_ring_wakeup", config.ring_wakeup),
         ],
     )?;
     for mut map in open.maps_mut() {
@@ -124,6 +127,7 @@ pub fn load(
 /// Counters of the `ipft_lost` map (`IPFT_COUNT_*` in `bpf/ipft_body.bpf.h`).
 pub const COUNT_LOST: u32 = 0;
 pub const COUNT_TRACK_FULL: u32 = 1;
+pub const COUNT_EVENTS: u32 = 3;
 
 /// Sum over CPUs of a per-CPU u64 counter map at `key`.
 pub fn read_percpu_counter(map: &dyn MapCore, key: u32) -> Result<u64> {
