@@ -2,7 +2,9 @@
 #   make deps   install the Debian 12 build and test dependencies (root)
 #   make        build the static release binary
 #   make demo   build, then trace a marked ping with the real binary (root)
-#   make test   unit, CLI and root end-to-end tests (root for the latter)
+#   make test   unit, CLI and root end-to-end tests on this kernel, then the guest
+#               tests (function backends in QEMU on Debian 6.12 and 6.1 kernels)
+#   make test-host / make test-guest   one half of make test
 #   make lint   rustfmt, clippy -D warnings
 #   make bench  bench/run (see bench/README in the script header)
 
@@ -12,7 +14,7 @@ CARGO   ?= cargo
 V       ?= 0
 Q       := $(if $(filter 1,$(V)),,@)
 
-.PHONY: all build deps demo test lint bench clean
+.PHONY: all build deps demo test test-host test-guest lint bench clean
 
 all: build
 
@@ -23,12 +25,18 @@ build:
 
 deps:
 	$(Q)scripts/install-deps.sh
+	$(Q)tests/vm/install-deps.sh
 
 demo: build
 	$(Q)scripts/demo.sh $(BIN)
 
-test:
+test: test-host test-guest
+
+test-host:
 	$(Q)$(CARGO) test --locked
+
+test-guest: build
+	$(Q)tests/vm/run --bin $(BIN)
 
 lint:
 	$(Q)$(CARGO) fmt --check

@@ -30,14 +30,17 @@ IPFT_TP_TEMPLATE(11)
 
 /*
  * Every slab free of an skb, whatever path freed it (kfree_skb and
- * consume_skb do not see them all). Attached only when tracking; ctx[1] is
- * the freed object in every kernel's kmem_cache_free tracepoint.
+ * consume_skb do not see them all). Attached only when tracking. A raw
+ * tracepoint, not tp_btf: kernels before 6.18 refuse tp_btf reads of its
+ * `const void *ptr` argument. args[1] is the freed object in every kernel's
+ * kmem_cache_free tracepoint.
  */
-SEC("tp_btf/kmem_cache_free")
-int ipft_slab_free(__u64 *ctx)
+SEC("raw_tp/kmem_cache_free")
+int ipft_slab_free(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct sk_buff *skb = (struct sk_buff *)ctx[1];
+	struct sk_buff *skb = (struct sk_buff *)ctx->args[1];
 	__u64 key = (__u64)skb;
+
 	if (!ipft_track || !bpf_map_lookup_elem(&ipft_tracked, &key))
 		return 0;
 	return ipft_trace(ctx, skb, IPFT_PROBE_SILENT | IPFT_PROBE_FORGET, 0);

@@ -283,6 +283,9 @@ pub fn run(config: Config) -> Result<()> {
     );
 
     if config.list {
+        if let Some(why) = features.unavailable(kind) {
+            eprintln!("note: -b {kind} cannot trace on this kernel: {why}");
+        }
         let (header, rows) = list_lines(&targets);
         eprintln!("{header}");
         let mut out = BufWriter::new(io::stdout().lock());

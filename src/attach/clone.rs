@@ -48,7 +48,7 @@ pub struct CloneTarget<'a> {
     pub attach_btf_obj_fd: Option<BorrowedFd<'a>>,
 }
 
-/// `EPERM (Operation not permitted)` for a negative errno return.
+/// `EPERM: Operation not permitted` for a negative errno return.
 pub fn errno_msg(rc: i32) -> String {
     let errno = rc.abs();
     let name = match errno {
@@ -65,12 +65,12 @@ pub fn errno_msg(rc: i32) -> String {
         libc::ENOSPC => "ENOSPC",
         libc::EOPNOTSUPP => "EOPNOTSUPP",
         libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
-        524 => return "ENOTSUPP (not supported by this kernel)".to_string(),
+        524 => return "ENOTSUPP: not supported by this kernel".to_string(),
         _ => return std::io::Error::from_raw_os_error(errno).to_string(),
     };
     let text = std::io::Error::from_raw_os_error(errno).to_string();
     let text = text.split(" (os error").next().unwrap_or(&text);
-    format!("{name} ({text})")
+    format!("{name}: {text}")
 }
 
 /// Loads `insns` as a new program; on failure with `want_log`, loads again

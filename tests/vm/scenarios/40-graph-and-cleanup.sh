@@ -1,0 +1,48 @@
+# function_graph (fentry + fexit) on a known path: every packet's entry and exit lines balance,
+# ip_rcv and ip_output appear as calls; a module function (veth) shows its module; and nothing
+# stays attached once ipft is gone, also after SIGKILL (the kernel's list of ftrace-enabled
+# functions is empty again).
+. /scenarios/lib.sh
+
+backend_supported ftrace || skip "no fentry/fexit on this kernel"
+enabled=/sys/kernel/tracing/enabled_functions
+[ -r $enabled ] || skip "$enabled unreadable"
+base=$(grep -c . $enabled)
+
+ipft_start graph -t function_graph -m $MARK --enable-probe-server -r '^(ip_rcv|ip_output|ip_local_deliver|ip_finish_output|__ip_local_out)$'
+ipft_wait_ready || fail "ipft -t function_graph refused: $(grep '^ipft: ' "$WORK/graph.err")"
+[ "$(grep -c . $enabled)" -gt "$base" ] || fail "nothing shows in $enabled while attached"
+sendmark -m $MARK -u 2 -i 2 127.0.0.1
+sleep 1
+ipft_stop
+[ $IPFT_RC = 0 ] || fail "ipft -t function_graph exited $IPFT_RC"
+out=$WORK/graph.out
+grep -q 'ip_rcv() {' "$out" || fail "no ip_rcv() { line"
+grep -q 'ip_output() {' "$out" || fail "no ip_output() { line"
+# Per packet block: as many closing lines as opening ones.
+awk '/^===/ { if (n) { if (open != close) bad++ } n++; open = 0; close = 0; next }
+	/\(\) \{ *$/ || /\(\) \{ *\(/ { open++ } / }( |$)/ { close++ }
+	END { if (open != close) bad++; exit bad ? 1 : 0 }' "$out" || { show "$out"; fail "unbalanced entry/exit in a packet"; }
+log "function_graph: $(grep -c '() {' "$out") calls in $(grep -c '^===' "$out") packets, balanced"
+[ "$(grep -c . $enabled)" = "$base" ] || fail "$enabled still lists ipft's functions after exit"
+
+# A module function with its module name (veth is loaded by /init).
+ipft_start mod -b ftrace -m $MARK --enable-probe-server -o json --module-regex '^veth$'
+ipft_wait_ready || fail "ipft --module-regex veth refused: $(grep '^ipft: ' "$WORK/mod.err")"
+ipft_stop
+grep -q 'filtered' "$WORK/mod.err" || fail "no attach line"
+ipft -l -b ftrace --module-regex '^veth$' 2>/dev/null | awk -F'\t' '{ gsub(/ /, "", $2); print $2 }' | sort -u >"$WORK/mods"
+[ "$(cat "$WORK/mods")" = veth ] || fail "-l --module-regex veth lists modules: $(cat "$WORK/mods")"
+
+# SIGKILL leaves nothing behind either: links die with the process.
+ipft_start killed -b ftrace -m $MARK --enable-probe-server -r '^(ip_rcv|ip_output)$'
+ipft_wait_ready || fail "ipft refused: $(grep '^ipft: ' "$WORK/killed.err")"
+kill -9 $IPFT_PID
+wait $IPFT_PID
+n=0
+while [ "$(grep -c . $enabled)" != "$base" ] && [ $n -lt 60 ]; do
+	sleep 0.5
+	n=$((n + 1))
+done
+[ "$(grep -c . $enabled)" = "$base" ] || fail "$enabled still lists functions 30s after SIGKILL"
+log "nothing left attached after exit and after SIGKILL"
