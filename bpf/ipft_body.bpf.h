@@ -78,6 +78,32 @@ struct {
 } ipft_tracked SEC(".maps");
 
 /*
+ * -t function_graph: an exit event belongs to the packet its entry event
+ * was for, even when the skb was freed in between (and its address already
+ * reused). Entries remember their packet here, per thread, skb and hook;
+ * an exit without a traced entry is not an event.
+ */
+const volatile __u8 ipft_pair_exits = 0;
+
+struct ipft_call {
+	__u64 pid_tgid;
+	__u64 skb;
+	__u64 probe;
+};
+
+struct ipft_call_packet {
+	__u64 id;
+	__u64 parent;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ipft_call);
+	__type(value, struct ipft_call_packet);
+} ipft_calls SEC(".maps");
+
+/*
  * The extension hook, resolved by libbpf's static linker: the user's object
  * or the built-in null module. Non-zero return drops the event.
  */
@@ -157,6 +183,7 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u6
 		*parent = t->parent;
 		return t->id;
 	}
+
 	if (!ipft_mark_matches(skb)) {
 		if (t)
 			bpf_map_delete_elem(&ipft_tracked, &key);
@@ -192,9 +219,30 @@ static __always_inline int ipft_trace(void *ctx, struct sk_buff *skb, __u64 prob
 	}
 
 	now = bpf_ktime_get_ns();
-	id = ipft_packet_id(skb, now, &parent);
-	if (!id)
-		return 0;
+	if (ipft_pair_exits) {
+		struct ipft_call call = { bpf_get_current_pid_tgid(), (__u64)skb, probe };
+		struct ipft_call_packet *pkt, fresh;
+
+		if (is_return) {
+			pkt = bpf_map_lookup_elem(&ipft_calls, &call);
+			if (!pkt)
+				return 0;
+			id = pkt->id;
+			parent = pkt->parent;
+			bpf_map_delete_elem(&ipft_calls, &call);
+		} else {
+			id = ipft_packet_id(skb, now, &parent);
+			if (!id)
+				return 0;
+			fresh.id = id;
+			fresh.parent = parent;
+			bpf_map_update_elem(&ipft_calls, &call, &fresh, BPF_ANY);
+		}
+	} else {
+		id = ipft_packet_id(skb, now, &parent);
+		if (!id)
+			return 0;
+	}
 
 	__builtin_memset(&ev, 0, sizeof(ev));
 	ev.packet_id = id;

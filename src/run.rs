@@ -355,6 +355,7 @@ pub fn run(config: Config) -> Result<()> {
         use_ringbuf,
         ring_size: ring_size(config.perf.page_count),
         ring_wakeup: ring_size(config.perf.page_count) as u64 / 8,
+        pair_exits: config.tracer == crate::cli::Tracer::FunctionGraph,
         track: config.track,
         track_map_size: config.track_map_size,
         idle_ns,

@@ -23,6 +23,8 @@ pub struct LoadConfig {
     pub ring_size: u32,
     /// Bytes waiting in the ring buffer before the reader is woken.
     pub ring_wakeup: u64,
+    /// Exit events follow their entry events' packet (-t function_graph).
+    pub pair_exits: bool,
     /// Follow packets once matched (see `bpf/ipft_body.bpf.h`).
     pub track: bool,
     pub track_map_size: u32,
@@ -102,6 +104,7 @@ pub fn load(
             ("ipft_track", config.track as u64),
             ("ipft_idle_ns", config.idle_ns),
             ("ipft_ring_wakeup", config.ring_wakeup),
+            ("ipft_pair_exits", config.pair_exits as u64),
         ],
     )?;
     for mut map in open.maps_mut() {

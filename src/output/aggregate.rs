@@ -21,7 +21,13 @@ use crate::event::model::Event;
 struct Group {
     events: Vec<Event>,
     last_ts: u64,
+    /// When its skb was freed: printed a moment later, so that exit events
+    /// of the functions that freed it (fexit) still join it.
+    ended: Option<u64>,
 }
+
+/// How long after its skb is freed a packet is printed (event time).
+const END_GRACE_NS: u64 = 100_000_000;
 
 pub struct Aggregate {
     out: Box<dyn Write>,
@@ -155,14 +161,14 @@ impl Output for Aggregate {
         let group = self.packets.entry(id).or_insert_with(|| Group {
             events: Vec::new(),
             last_ts: 0,
+            ended: None,
         });
         group.last_ts = group.last_ts.max(ev.timestamp);
+        if end {
+            group.ended = Some(ev.timestamp);
+        }
         group.events.push(ev);
         self.show_counter(false);
-        if end && self.live_idle.is_some() {
-            let lines = self.take(vec![id]);
-            self.print(lines)?;
-        }
         Ok(())
     }
 
@@ -170,13 +176,10 @@ impl Output for Aggregate {
         if self.live_idle.is_none() {
             return Ok(());
         }
-        match self.skbs.get(&skb).copied() {
-            Some(id) => {
-                let lines = self.take(vec![id]);
-                self.print(lines)
-            }
-            None => Ok(()),
+        if let Some(group) = self.skbs.get(&skb).and_then(|id| self.packets.get_mut(id)) {
+            group.ended = Some(group.last_ts);
         }
+        Ok(())
     }
 
     fn on_tick(&mut self, now_ns: u64) -> io::Result<()> {
@@ -187,7 +190,11 @@ impl Output for Aggregate {
         let done: Vec<u64> = self
             .packets
             .iter()
-            .filter(|(_, g)| g.last_ts.saturating_add(idle) < now_ns)
+            .filter(|(_, g)| {
+                g.last_ts.saturating_add(idle) < now_ns
+                    || g.ended
+                        .is_some_and(|t| t.saturating_add(END_GRACE_NS) < now_ns)
+            })
             .map(|(id, _)| *id)
             .collect();
         if done.is_empty() {
@@ -305,10 +312,23 @@ mod tests {
         let mut last = ev(1, 20, "freed_here");
         last.end = true;
         agg.on_event(last).unwrap();
+        let mut exit_after_free = ev(1, 25, "exit_after_free");
+        exit_after_free.is_return = true;
+        agg.on_event(exit_after_free).unwrap();
+        agg.on_tick(20 + END_GRACE_NS / 2).unwrap();
+        assert!(
+            !out.text().contains("freed_here"),
+            "held for the grace period"
+        );
+        agg.on_tick(20 + END_GRACE_NS + 1).unwrap();
         assert!(
             out.text().contains("freed_here"),
-            "printed on the free: {}",
+            "printed after the free: {}",
             out.text()
+        );
+        assert!(
+            out.text().contains("exit_after_free"),
+            "exits after the free join the packet"
         );
         assert!(
             agg.packets.is_empty() && agg.skbs.is_empty(),
@@ -324,6 +344,7 @@ mod tests {
         agg.on_event(ev(3, 5_000_000_000, "freed_elsewhere"))
             .unwrap();
         agg.on_skb_freed(0xff00 + 3).unwrap();
+        agg.on_tick(5_000_000_000 + END_GRACE_NS + 1).unwrap();
         assert!(out.text().contains("freed_elsewhere"));
         assert_eq!(out.text().matches("Timestamp").count(), 1, "one header");
         agg.finish().unwrap();

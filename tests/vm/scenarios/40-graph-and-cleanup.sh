@@ -19,10 +19,12 @@ ipft_stop
 out=$WORK/graph.out
 grep -q 'ip_rcv() {' "$out" || fail "no ip_rcv() { line"
 grep -q 'ip_output() {' "$out" || fail "no ip_output() { line"
-# Per packet block: as many closing lines as opening ones.
-awk '/^===/ { if (n) { if (open != close) bad++ } n++; open = 0; close = 0; next }
-	/\(\) \{ *$/ || /\(\) \{ *\(/ { open++ } / }( |$)/ { close++ }
-	END { if (open != close) bad++; exit bad ? 1 : 0 }' "$out" || { show "$out"; fail "unbalanced entry/exit in a packet"; }
+# Per packet block: as many closing lines as opening ones. The graph text starts at column 51.
+awk '/^===/ { if (opened != closed) bad++; opened = 0; closed = 0; next }
+	{ t = substr($0, 51) }
+	index(t, "() {") { opened++ }
+	t ~ /^ *}/ { closed++ }
+	END { if (opened != closed) bad++; exit bad ? 1 : 0 }' "$out" || { show "$out"; fail "unbalanced entry/exit in a packet"; }
 log "function_graph: $(grep -c '() {' "$out") calls in $(grep -c '^===' "$out") packets, balanced"
 [ "$(grep -c . $enabled)" = "$base" ] || fail "$enabled still lists ipft's functions after exit"
 
