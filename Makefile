@@ -6,7 +6,8 @@
 #               tests (function backends in QEMU on Debian 6.12 and 6.1 kernels)
 #   make test-host / make test-guest   one half of make test
 #   make lint   rustfmt, clippy -D warnings
-#   make bench  bench/run (see bench/README in the script header)
+#   make bench  bench/run (see the script header)
+#   make package  .deb and .rpm in target/packaging/ (packaging/README.md)
 
 TARGET  := x86_64-unknown-linux-gnu
 BIN     := target/$(TARGET)/release/ipft
@@ -14,7 +15,7 @@ CARGO   ?= cargo
 V       ?= 0
 Q       := $(if $(filter 1,$(V)),,@)
 
-.PHONY: all build deps demo test test-host test-guest lint bench clean
+.PHONY: all build deps demo test test-host test-guest lint bench package clean
 
 all: build
 
@@ -44,6 +45,9 @@ lint:
 
 bench: build
 	$(Q)bench/run
+
+package:
+	$(Q)packaging/build.sh
 
 clean:
 	$(Q)$(CARGO) clean

@@ -173,6 +173,10 @@ fn build_shim(root: &Path) {
         .compile("ipft_vmlinux");
 
     println!(
+        "cargo:rustc-env=IPFT_LLVM_VERSION={}",
+        llvm_config(&["--version"])
+    );
+    println!(
         "cargo:rustc-link-search=native={}",
         llvm_config(&["--libdir"])
     );

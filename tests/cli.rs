@@ -62,6 +62,7 @@ fn version_names_the_libraries_inside() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("ipft "), "{text}");
     assert!(text.contains("libbpf 1."), "{text}");
+    assert!(text.contains("clang/LLVM 19."), "{text}");
 }
 
 #[test]
