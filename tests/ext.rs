@@ -545,3 +545,34 @@ fn root_c_extension_traces_real_packets() {
         assert_eq!(e["mark"], format!("{mark:#x}"));
     }
 }
+
+#[test]
+fn vmlinux_h_is_generated_from_the_running_kernel() {
+    if !require(
+        "vmlinux_h_is_generated_from_the_running_kernel",
+        &[Need::Btf],
+    ) {
+        return;
+    }
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let src = scratch.join("uses_vmlinux.bpf.c");
+    // Full kernel types, no local struct sk_buff: vmlinux.h first, then ipft.h.
+    std::fs::write(
+        &src,
+        "#include <vmlinux.h>\n#include <ipft.h>\n\nstruct event {\n\t__u32 len;\n\t__u32 hash __ipft_fmt_hex;\n} __ipft_event_struct;\n\n__hidden int module(void *ctx, struct sk_buff *skb, __u8 data[64])\n{\n\tstruct event *ev = (struct event *)data;\n\n\tev->len = BPF_CORE_READ(skb, len);\n\tev->hash = BPF_CORE_READ(skb, hash);\n\treturn 0;\n}\n",
+    )
+    .unwrap();
+    let obj = scratch.join("uses_vmlinux.o");
+    let out = ipft_without_path(&[
+        "-e",
+        src.to_str().unwrap(),
+        "--emit-object",
+        obj.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(&std::fs::read(&obj).unwrap()[..4], b"\x7fELF");
+}

@@ -91,7 +91,8 @@ fn assert_send_then_receive(events: &[&Value], what: &str, all: bool) {
 fn window(ns: &str, f: impl FnOnce() + Send + 'static) -> (u64, u64) {
     let from = monotonic_ns();
     NetPair::in_ns(ns, f).join().unwrap();
-    std::thread::sleep(Duration::from_millis(150));
+    // Let queued packets (e.g. the first one, waiting for ARP) get through.
+    std::thread::sleep(Duration::from_millis(400));
     (from, monotonic_ns())
 }
 

@@ -14,8 +14,7 @@ pub mod tracepoint;
 use std::io::IsTerminal;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
+use std::sync::OnceLock;
 
 use anyhow::{bail, Result};
 use libbpf_rs::{Object, OpenObject};
@@ -67,7 +66,27 @@ impl Attachment {
     pub fn detach(self) {
         use rayon::prelude::*;
         drop(self.links);
-        pool().install(|| self.fds.into_par_iter().for_each(drop));
+        let bar = (std::io::stderr().is_terminal() && self.fds.len() > 64).then(|| {
+            let bar = indicatif::ProgressBar::new(self.fds.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "Detaching {bar:30} {pos}/{len} {per_sec} {elapsed}",
+                )
+                .expect("valid template"),
+            );
+            bar
+        });
+        pool().install(|| {
+            self.fds.into_par_iter().for_each(|fd| {
+                drop(fd);
+                if let Some(bar) = &bar {
+                    bar.inc(1);
+                }
+            })
+        });
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
     }
 }
 
@@ -126,28 +145,38 @@ pub fn set_template_targets(
     Ok(())
 }
 
-/// The `Attaching program (total …)` line on stderr.
+/// Attach progress on stderr: a live bar (counts, rate, elapsed) when stderr
+/// is a terminal, then ipftrace2's `Attaching program (total …)` line, which
+/// is all that is printed when stderr is not a terminal.
 pub struct Progress {
     total: usize,
     filtered: usize,
     succeeded: AtomicUsize,
     failed: AtomicUsize,
-    tty: bool,
-    last: Mutex<Instant>,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
     pub fn new(total: usize, filtered: usize) -> Progress {
-        let p = Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new((total - filtered) as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "Attaching {bar:30} {pos}/{len} hooks ({msg}) {per_sec} {elapsed}",
+                )
+                .expect("valid template"),
+            );
+            bar.set_message(format!("0 failed, {filtered} filtered"));
+            bar.enable_steady_tick(std::time::Duration::from_millis(100));
+            bar
+        });
+        Progress {
             total,
             filtered,
             succeeded: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
-            tty: std::io::stderr().is_terminal(),
-            last: Mutex::new(Instant::now()),
-        };
-        p.print(false);
-        p
+            bar,
+        }
     }
 
     fn line(&self) -> String {
@@ -160,28 +189,26 @@ impl Progress {
         )
     }
 
-    fn print(&self, done: bool) {
-        if self.tty {
-            eprint!("\r{}{}", self.line(), if done { "\n" } else { "" });
-        } else if done {
-            eprintln!("{}", self.line());
-        }
-    }
-
     pub fn record(&self, ok: bool) {
         let counter = if ok { &self.succeeded } else { &self.failed };
         counter.fetch_add(1, Ordering::Relaxed);
-        if self.tty {
-            let mut last = self.last.lock().unwrap();
-            if last.elapsed().as_millis() >= 100 {
-                *last = Instant::now();
-                self.print(false);
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            if !ok {
+                bar.set_message(format!(
+                    "{} failed, {} filtered",
+                    self.failed.load(Ordering::Relaxed),
+                    self.filtered
+                ));
             }
         }
     }
 
     pub fn finish(&self) {
-        self.print(true);
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        eprintln!("{}", self.line());
     }
 
     pub fn succeeded(&self) -> usize {
