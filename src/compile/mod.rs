@@ -37,7 +37,18 @@ fn wants_vmlinux_h(source: &str) -> bool {
 
 /// Compiles `path` to a BPF object. Diagnostics go to stderr as clang prints them.
 pub fn compile_file(path: &Path) -> Result<Vec<u8>> {
-    let source = std::fs::read_to_string(path)
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot read extension source {}", path.display()))?
+        .len();
+    if size > MAX_SOURCE_BYTES {
+        bail!(
+            "{} is {} MiB; ipft compiles extension sources of at most 16 MiB",
+            path.display(),
+            size >> 20
+        );
+    }
+    let source = std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
         .with_context(|| format!("cannot read extension source {}", path.display()))?;
     let vmlinux = if wants_vmlinux_h(&source) {
         Some(
@@ -129,10 +140,46 @@ fn in_process(path: &Path, vmlinux: Option<Vec<u8>>) -> Result<Vec<u8>> {
         .with_context(|| format!("the built-in compiler failed on {}", path.display()))?;
     eprint!("{}", out.diagnostics);
     if !out.ok {
+        if let Some(missing) = missing_header(&out.diagnostics) {
+            bail!(
+                "failed to compile {}: <{missing}> is not among the headers ipft carries (it reads no system headers); available: {}",
+                path.display(),
+                available_headers()?
+            );
+        }
         bail!("failed to compile {} (errors above)", path.display());
     }
     Ok(out.object)
 }
+
+/// The header a "file not found" diagnostic names.
+fn missing_header(diagnostics: &str) -> Option<String> {
+    let line = diagnostics
+        .lines()
+        .find(|l| l.contains("fatal error: '") && l.ends_with("' file not found"))?;
+    let start = line.find("fatal error: '")? + "fatal error: '".len();
+    Some(line[start..line.len() - "' file not found".len()].to_string())
+}
+
+/// The embedded headers an extension can include, e.g. `linux/ip.h`.
+fn available_headers() -> Result<String> {
+    let mut names: Vec<String> = headers::all()?
+        .into_iter()
+        .filter_map(|(rel, _)| {
+            let name = rel
+                .strip_prefix("include/")
+                .or_else(|| rel.strip_prefix("clang/include/"))?;
+            (!name.starts_with("__") && !name.starts_with("asm")).then(|| name.to_string())
+        })
+        .collect();
+    names.push("vmlinux.h".into());
+    names.sort();
+    Ok(names.join(" "))
+}
+
+/// Largest extension source ipft compiles: far beyond any real extension,
+/// small enough to refuse a wrong file quickly.
+const MAX_SOURCE_BYTES: u64 = 16 << 20;
 
 /// Runs `job` in a forked child and returns what it produced.
 fn in_child(job: impl FnOnce() -> ffi::Output) -> Result<ffi::Output> {
@@ -253,6 +300,20 @@ mod tests {
         assert!(!wants_vmlinux_h(
             "// no vmlinux.h here\n#include <linux/types.h>"
         ));
+    }
+
+    #[test]
+    fn missing_header_is_named() {
+        let diag = "x.c:1:10: fatal error: 'stdio.h' file not found\n    1 | #include <stdio.h>\n";
+        assert_eq!(missing_header(diag).as_deref(), Some("stdio.h"));
+        assert_eq!(missing_header("x.c:2:1: error: something"), None);
+        let list = available_headers().unwrap();
+        assert!(
+            list.contains("linux/ip.h")
+                && list.contains("bpf/bpf_helpers.h")
+                && list.contains("stdint.h")
+        );
+        assert!(list.contains("vmlinux.h") && list.contains("ipft.h"));
     }
 
     #[test]

@@ -55,7 +55,14 @@ impl Extension {
                     std::fs::read(path).with_context(|| format!("cannot read extension {name}"))?;
                 Self::from_object(&name, bytes)
             }
-            Some("c") => Self::from_object(&name, crate::compile::compile_file(path)?),
+            Some("c") => {
+                let object = crate::compile::compile_file(path)?;
+                // Compiled with -g: no BTF at all means the file defined nothing.
+                if load::object_btf(&object).is_err() {
+                    bail!("{name}: bad extension: no `module` function (the file defines nothing)");
+                }
+                Self::from_object(&name, object)
+            }
             _ => bail!("{name}: an extension must be a BPF object (.o) or BPF C source (.c)"),
         }
     }

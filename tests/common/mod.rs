@@ -351,7 +351,13 @@ impl Ipft {
     /// Starts ipft and waits for `Trace ready!` (panics with its stderr if
     /// it exits or does not get ready within a minute).
     pub fn start(args: &[&str]) -> Ipft {
-        let mut child = Command::new(IPFT)
+        Self::start_with(IPFT, &[], args)
+    }
+
+    /// Starts `program prefix… args…` (e.g. a namespace wrapper around ipft).
+    pub fn start_with(program: &str, prefix: &[&str], args: &[&str]) -> Ipft {
+        let mut child = Command::new(program)
+            .args(prefix)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
