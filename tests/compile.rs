@@ -238,10 +238,7 @@ fn root_compiles_and_traces_with_headers_and_llvm_hidden() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let (stdout, stderr, code) = ipft.stop();
     assert_eq!(code, 0, "{stderr}");
-    let events: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = common::json_events(&stdout);
     assert_eq!(events.len(), 2, "{stdout}\n{stderr}");
     for e in events {
         assert_eq!(e["len"], 14 + 20 + 8 + 100);

@@ -8,7 +8,7 @@ use std::net::SocketAddrV4;
 use std::path::Path;
 use std::process::Command;
 
-use common::{require, Ipft, Need, NetPair};
+use common::{require, Need, NetPair};
 use serde_json::Value;
 
 fn ipft_with(ext: &Path) -> (i32, String) {
@@ -171,33 +171,26 @@ fn root_all_printers_extension_prints_what_the_packets_carried() {
     let b = pair.addr_b;
     let payload = 100;
     for output in ["json", "aggregate"] {
-        let ipft = Ipft::start(&[
-            "-b",
-            "tracepoint",
-            "-m",
-            &mark.to_string(),
-            "-o",
-            output,
-            "-e",
-            ext.to_str().unwrap(),
-            "-r",
-            "^net_dev_start_xmit$",
-        ]);
-        NetPair::in_ns(&pair.a, move || {
-            common::send_udp(SocketAddrV4::new(b, 9999), mark, 2, payload)
-        })
-        .join()
-        .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        let (stdout, stderr, code) = ipft.stop();
-        assert_eq!(code, 0, "{stderr}");
+        let (stdout, _stderr) = common::trace_while(
+            &[
+                "-b",
+                "tracepoint",
+                "-m",
+                &mark.to_string(),
+                "-o",
+                output,
+                "-e",
+                ext.to_str().unwrap(),
+                "-r",
+                "^net_dev_start_xmit$",
+            ],
+            &pair.a,
+            move || common::send_udp(SocketAddrV4::new(b, 9999), mark, 2, payload),
+        );
         // Ethernet + IPv4 + UDP headers in front of the payload.
         let len = 14 + 20 + 8 + payload;
         if output == "json" {
-            let events: Vec<Value> = stdout
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect();
+            let events = common::json_events(&stdout);
             assert_eq!(events.len(), 2, "{stdout}");
             for e in &events {
                 assert_eq!(e["len"], len, "{e}");
@@ -252,35 +245,28 @@ fn root_gso_extension_sees_tcp_segmentation_offload() {
         }
     });
     rx.recv().unwrap();
-    let ipft = Ipft::start(&[
-        "-b",
-        "tracepoint",
-        "-m",
-        &mark.to_string(),
-        "-o",
-        "json",
-        "-e",
-        ext.to_str().unwrap(),
-        "-v",
-        "-r",
-        "^net_dev_start_xmit$",
-    ]);
-    NetPair::in_ns(&pair.a, move || {
-        common::send_tcp(SocketAddrV4::new(b, 8080), mark, &vec![7u8; 256 * 1024])
-    })
-    .join()
-    .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let (stdout, stderr, code) = ipft.stop();
-    assert_eq!(code, 0, "{stderr}");
+    let (stdout, stderr) = common::trace_while(
+        &[
+            "-b",
+            "tracepoint",
+            "-m",
+            &mark.to_string(),
+            "-o",
+            "json",
+            "-e",
+            ext.to_str().unwrap(),
+            "-v",
+            "-r",
+            "^net_dev_start_xmit$",
+        ],
+        &pair.a,
+        move || common::send_tcp(SocketAddrV4::new(b, 8080), mark, &vec![7u8; 256 * 1024]),
+    );
     assert!(
         stderr.contains("[3] key: gso_type kind: INT formatter: enum_flags"),
         "-v prints the decoder table: {stderr}"
     );
-    let events: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = common::json_events(&stdout);
     let gso: Vec<&Value> = events
         .iter()
         .filter(|e| e["gso_segs"].as_u64().unwrap_or(0) > 1)
@@ -328,33 +314,28 @@ fn root_extension_filters_events_and_keeps_its_own_state() {
     let mark = 0x5eed0e03u32;
     let pair = NetPair::new();
     let b = pair.addr_b;
-    let ipft = Ipft::start(&[
-        "-b",
-        "tracepoint",
-        "-m",
-        &mark.to_string(),
-        "-o",
-        "json",
-        "-e",
-        ext.to_str().unwrap(),
-        "-r",
-        "^net_dev_start_xmit$",
-    ]);
-    NetPair::in_ns(&pair.a, move || {
-        for _ in 0..3 {
-            common::send_udp(SocketAddrV4::new(b, 9999), mark, 1, 100);
-            common::send_udp(SocketAddrV4::new(b, 9999), mark, 1, 1200);
-        }
-    })
-    .join()
-    .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let (stdout, stderr, code) = ipft.stop();
-    assert_eq!(code, 0, "{stderr}");
-    let events: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (stdout, _stderr) = common::trace_while(
+        &[
+            "-b",
+            "tracepoint",
+            "-m",
+            &mark.to_string(),
+            "-o",
+            "json",
+            "-e",
+            ext.to_str().unwrap(),
+            "-r",
+            "^net_dev_start_xmit$",
+        ],
+        &pair.a,
+        move || {
+            for _ in 0..3 {
+                common::send_udp(SocketAddrV4::new(b, 9999), mark, 1, 100);
+                common::send_udp(SocketAddrV4::new(b, 9999), mark, 1, 1200);
+            }
+        },
+    );
+    let events = common::json_events(&stdout);
     assert_eq!(
         events.len(),
         3,
@@ -515,30 +496,23 @@ fn root_c_extension_traces_real_packets() {
     let mark = 0x5eed0e04u32;
     let pair = NetPair::new();
     let b = pair.addr_b;
-    let ipft = Ipft::start(&[
-        "-b",
-        "tracepoint",
-        "-m",
-        &mark.to_string(),
-        "-o",
-        "json",
-        "-e",
-        src.to_str().unwrap(),
-        "-r",
-        "^net_dev_start_xmit$",
-    ]);
-    NetPair::in_ns(&pair.a, move || {
-        common::send_udp(SocketAddrV4::new(b, 9999), mark, 2, 300)
-    })
-    .join()
-    .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let (stdout, stderr, code) = ipft.stop();
-    assert_eq!(code, 0, "{stderr}");
-    let events: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (stdout, _stderr) = common::trace_while(
+        &[
+            "-b",
+            "tracepoint",
+            "-m",
+            &mark.to_string(),
+            "-o",
+            "json",
+            "-e",
+            src.to_str().unwrap(),
+            "-r",
+            "^net_dev_start_xmit$",
+        ],
+        &pair.a,
+        move || common::send_udp(SocketAddrV4::new(b, 9999), mark, 2, 300),
+    );
+    let events = common::json_events(&stdout);
     assert_eq!(events.len(), 2, "{stdout}");
     for e in &events {
         assert_eq!(e["len"], 14 + 20 + 8 + 300);

@@ -14,14 +14,6 @@ use serde_json::Value;
 
 const NEEDS: &[Need] = &[Need::Root, Need::Btf, Need::Tool("ip")];
 
-fn events(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("bad JSON {l:?}: {e}")))
-        .filter(|v| v.get("function").is_some())
-        .collect()
-}
-
 fn window(ns: &str, f: impl FnOnce() + Send + 'static) -> (u64, u64) {
     let from = monotonic_ns();
     NetPair::in_ns(ns, f).join().unwrap();
@@ -87,7 +79,7 @@ fn root_tracking_follows_packets_into_a_namespace_without_remarking() {
     });
     let (stdout, stderr, code) = ipft.stop();
     assert_eq!(code, 0, "{stderr}");
-    let evs = events(&stdout);
+    let evs = common::json_events(&stdout);
     for (what, w, want_packets) in [
         ("udp", udp, Some(3)),
         ("icmp", icmp, Some(2)),
@@ -159,7 +151,7 @@ fn root_reused_skb_addresses_start_new_packets_unless_no_track() {
         });
         let (stdout, stderr, code) = ipft.stop();
         assert_eq!(code, 0, "{stderr}");
-        let evs = events(&stdout);
+        let evs = common::json_events(&stdout);
         assert_eq!(evs.len(), n, "{stdout}");
         let ids: HashSet<&str> = evs
             .iter()

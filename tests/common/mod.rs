@@ -513,3 +513,30 @@ pub fn example_extension(name: &str) -> std::path::PathBuf {
         .join(name);
     compile_bpf(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()))
 }
+
+/// Runs ipft with `args` while `send` runs in namespace `ns`, gives queued
+/// packets a moment, stops ipft and checks it exited 0: (stdout, stderr).
+pub fn trace_while(
+    args: &[&str],
+    ns: &str,
+    send: impl FnOnce() + Send + 'static,
+) -> (String, String) {
+    let ipft = Ipft::start(args);
+    NetPair::in_ns(ns, send).join().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let (stdout, stderr, code) = ipft.stop();
+    assert_eq!(code, 0, "ipft failed: {stderr}");
+    (stdout, stderr)
+}
+
+/// The event lines of ipft's JSON output (records such as `lost_events` skipped).
+pub fn json_events(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .unwrap_or_else(|e| panic!("bad JSON {l:?}: {e}"))
+        })
+        .filter(|v| v.get("function").is_some())
+        .collect()
+}
