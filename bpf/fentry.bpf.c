@@ -33,4 +33,26 @@ IPFT_FENTRY(9)
 IPFT_FENTRY(10)
 IPFT_FENTRY(11)
 
+/*
+ * Clone points (see ipft_clone_enter): the skb is the first argument; the
+ * return value is read with bpf_get_func_ret (5.17+), as its slot follows
+ * the arguments and their count differs per function.
+ */
+SEC("fentry/ipft_clone_entry")
+int ipft_clone_entry(__u64 *ctx)
+{
+	ipft_clone_enter((struct sk_buff *)ctx[0]);
+	return 0;
+}
+
+SEC("fexit/ipft_clone_exit")
+int ipft_clone_exit(__u64 *ctx)
+{
+	__u64 ret = 0;
+
+	bpf_get_func_ret(ctx, &ret);
+	ipft_clone_return(ret);
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

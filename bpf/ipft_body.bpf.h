@@ -17,6 +17,7 @@
 /* Only the fields ipft reads; CO-RE relocates them against kernel BTF. */
 struct sk_buff {
 	__u32 mark;
+	struct sk_buff *next;
 } __attribute__((preserve_access_index));
 
 /* Load-time configuration, written by userspace before the object loads. */
@@ -148,6 +149,124 @@ static __always_inline int ipft_forget(struct sk_buff *skb)
 	__u64 key = (__u64)skb;
 
 	return ipft_track && bpf_map_delete_elem(&ipft_tracked, &key) == 0;
+}
+
+/*
+ * Clones and copies (skb_clone, skb_copy, skb_segment, ...): the new skb of
+ * a tracked packet is tracked too, with its own id and the source packet's
+ * id as parent. The entry hook pushes the source skb and its packet on a
+ * small per-thread stack, the return hook pops it and links what the
+ * function returned (a list of segments for the GSO functions). A stack,
+ * because clone points nest: skb_clone calls __skb_clone on some kernels,
+ * skb_segment calls skb_clone, and an interrupt may clone between another
+ * clone's entry and return; each return pops its own entry. Untracked
+ * sources are pushed too, to keep the pairs in step.
+ */
+#define IPFT_CLONE_DEPTH 8
+/* A stack older than this lost a return (a missed kretprobe): start over. */
+#define IPFT_CLONE_STALE_NS 1000000000ULL
+
+struct ipft_clone_src {
+	__u64 skb;
+	__u64 id;
+};
+
+struct ipft_clone_stack {
+	__u32 depth;
+	__u32 _pad;
+	__u64 touched;
+	struct ipft_clone_src src[IPFT_CLONE_DEPTH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct ipft_clone_stack);
+} ipft_clone_stacks SEC(".maps");
+
+/*
+ * The stack's owner: the thread, except for the idle tasks, which all have
+ * pid 0 and interrupt on every CPU at once: those go by CPU.
+ */
+static __always_inline __u64 ipft_clone_owner(void)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	return pid_tgid ? pid_tgid : (1ULL << 63) | bpf_get_smp_processor_id();
+}
+
+#define IPFT_MAX_SEGS 32
+
+static __always_inline void ipft_clone_enter(struct sk_buff *skb)
+{
+	__u64 owner = ipft_clone_owner(), key = (__u64)skb, now, id = 0;
+	struct ipft_clone_stack *st, empty = {};
+	struct ipft_tracked *t;
+	__u32 depth;
+
+	if (!ipft_track)
+		return;
+	now = bpf_ktime_get_ns();
+	t = bpf_map_lookup_elem(&ipft_tracked, &key);
+	if (t && now - t->last_seen <= ipft_idle_ns)
+		id = t->id;
+	st = bpf_map_lookup_elem(&ipft_clone_stacks, &owner);
+	if (!st) {
+		bpf_map_update_elem(&ipft_clone_stacks, &owner, &empty, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&ipft_clone_stacks, &owner);
+		if (!st)
+			return;
+	}
+	depth = now - st->touched > IPFT_CLONE_STALE_NS ? 0 : st->depth;
+	if (depth < IPFT_CLONE_DEPTH) {
+		st->src[depth].skb = key;
+		st->src[depth].id = id;
+	}
+	st->depth = depth + 1;
+	st->touched = now;
+}
+
+static __always_inline void ipft_clone_return(__u64 ret)
+{
+	__u64 owner = ipft_clone_owner(), now;
+	struct ipft_clone_stack *st;
+	struct ipft_clone_src src;
+	struct sk_buff *skb;
+	__u32 depth;
+	int i;
+
+	if (!ipft_track)
+		return;
+	st = bpf_map_lookup_elem(&ipft_clone_stacks, &owner);
+	if (!st || st->depth == 0)
+		return;
+	depth = --st->depth;
+	if (depth >= IPFT_CLONE_DEPTH)
+		return;
+	src = st->src[depth];
+	/* Not tracked, NULL, or an ERR_PTR. */
+	if (!src.id || !ret || ret >= (__u64)-4095)
+		return;
+	now = bpf_ktime_get_ns();
+	skb = (struct sk_buff *)ret;
+	for (i = 0; i < IPFT_MAX_SEGS && skb; i++) {
+		__u64 key = (__u64)skb;
+		struct ipft_tracked *t, fresh = {};
+
+		if (key != src.skb) {
+			/* Nested GSO functions return the same segments: link them once. */
+			t = bpf_map_lookup_elem(&ipft_tracked, &key);
+			if (!t || t->parent != src.id || now - t->last_seen > ipft_idle_ns) {
+				fresh.id = ipft_new_id();
+				fresh.parent = src.id;
+				fresh.last_seen = now;
+				if (bpf_map_update_elem(&ipft_tracked, &key, &fresh, BPF_ANY) != 0)
+					ipft_count(IPFT_COUNT_TRACK_FULL);
+			}
+		}
+		skb = BPF_CORE_READ(skb, next);
+	}
 }
 
 static __always_inline void ipft_submit(void *ctx, struct ipft_event *ev)

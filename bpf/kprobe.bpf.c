@@ -21,4 +21,19 @@ IPFT_KPROBE(2, PT_REGS_PARM3)
 IPFT_KPROBE(3, PT_REGS_PARM4)
 IPFT_KPROBE(4, PT_REGS_PARM5)
 
+/* Clone points (see ipft_clone_enter): the skb is the first argument. */
+SEC("kprobe/ipft_clone_entry")
+int ipft_clone_entry(struct pt_regs *ctx)
+{
+	ipft_clone_enter((struct sk_buff *)PT_REGS_PARM1(ctx));
+	return 0;
+}
+
+SEC("kretprobe/ipft_clone_exit")
+int ipft_clone_exit(struct pt_regs *ctx)
+{
+	ipft_clone_return(PT_REGS_RC(ctx));
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

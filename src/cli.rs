@@ -149,8 +149,10 @@ pub struct Args {
     #[arg(long, value_name = "NUMBER", default_value_t = 1)]
     pub perf_wakeup_events: u32,
 
-    /// Do not follow packets: test the mark at every hook and use the skb
-    /// address as packet id, exactly as ipftrace2 did
+    /// Do not follow packets (by default a matched packet is followed until
+    /// its skb is freed, and its clones, copies and GSO segments with it):
+    /// test the mark at every hook and use the skb address as packet id,
+    /// exactly as ipftrace2 did
     #[arg(long)]
     pub no_track: bool,
 

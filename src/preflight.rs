@@ -91,6 +91,18 @@ pub struct Features {
 const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe/type";
 
 /// `r0 = 0; exit`
+/// `(major, minor)` of a kernel release string such as `6.1.0-31-amd64`.
+fn release_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+/// Whether the running kernel is at least `major.minor` (false if unknown).
+pub fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    release_version(release.trim()).is_some_and(|v| v >= (major, minor))
+}
+
 fn empty_program() -> [libbpf_sys::bpf_insn; 2] {
     [
         libbpf_sys::bpf_insn {
@@ -205,5 +217,18 @@ impl Features {
             BackendKind::Tracepoint => return None,
         };
         r.as_ref().err().cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kernel_releases() {
+        assert_eq!(release_version("6.1.0-31-amd64"), Some((6, 1)));
+        assert_eq!(release_version("6.12.117+deb12-amd64"), Some((6, 12)));
+        assert_eq!(release_version("5.17"), Some((5, 17)));
+        assert_eq!(release_version("garbage"), None);
     }
 }

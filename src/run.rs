@@ -360,12 +360,40 @@ pub fn run(config: Config) -> Result<()> {
         track_map_size: config.track_map_size,
         idle_ns,
     };
-    let mut obj = load::load(&linked, &load_config, |open| backend.prepare(open, &probes))?;
+    let clones: Vec<Probe> = if config.track && backend.follows_clones() {
+        attach::clone_points(&discovery, attach::access(kind))
+            .into_iter()
+            .map(|target| Probe { target, word: 0 })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut obj = load::load(&linked, &load_config, |open| {
+        backend.prepare(open, &probes, &clones)
+    })?;
 
     let attach_start = Instant::now();
     let progress = Progress::new(probes.len() + filtered, filtered);
-    let attachment = backend.attach(&mut obj, &probes, &progress);
+    let mut attachment = backend.attach(&mut obj, &probes, &progress);
     progress.finish();
+    if !clones.is_empty() {
+        let linked = backend.attach_clones(&mut obj, &clones);
+        log::debug!(
+            "following clones made by {} functions ({} hooks failed): {}",
+            clones.len(),
+            linked.failures.len(),
+            clones
+                .iter()
+                .map(|c| c.target.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        for (name, why) in &linked.failures {
+            log::debug!("cannot follow clones made by {name}: {why}");
+        }
+        attachment.fds.extend(linked.fds);
+        attachment.links.extend(linked.links);
+    }
     log::debug!(
         "took {:.3} seconds to attach",
         attach_start.elapsed().as_secs_f64()
@@ -526,6 +554,7 @@ mod tests {
                 in_register: true,
                 trampoline_ok: true,
             },
+            returns_skb: false,
         }
     }
 

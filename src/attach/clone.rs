@@ -143,12 +143,14 @@ pub fn attach_tracing(prog: BorrowedFd) -> Result<OwnedFd> {
 
 /// Clones template `template(target, type)` of `obj` for every probe, as
 /// `attach_types` (one program and link per type, e.g. fentry and fexit),
-/// loading and attaching in parallel, each clone patched with its probe word.
+/// loading and attaching in parallel, each clone patched with its probe word
+/// (`patch_id`; templates without the placeholder are loaded as they are).
 pub fn clone_all(
     obj: &Object,
     probes: &[Probe],
     template: impl Fn(&Target, libbpf_sys::bpf_attach_type) -> String + Sync,
     attach_types: &[libbpf_sys::bpf_attach_type],
+    patch_id: bool,
     progress: &Progress,
 ) -> Attachment {
     let want_log = log::log_enabled!(log::Level::Debug);
@@ -170,7 +172,11 @@ pub fn clone_all(
             let name = template(t, attach_type);
             let insns =
                 insns_of(&name).with_context(|| format!("template {name} was not loaded"))?;
-            let insns = patch_probe_id(insns, probe.word)?;
+            let insns = if patch_id {
+                patch_probe_id(insns, probe.word)?
+            } else {
+                insns.to_vec()
+            };
             let spec = CloneTarget {
                 prog_name: &name,
                 prog_type: libbpf_sys::BPF_PROG_TYPE_TRACING,

@@ -10,7 +10,9 @@
 use anyhow::Result;
 use libbpf_rs::{Object, OpenObject};
 
-use super::{clone, set_template_targets, Attachment, Backend, Probe, Progress};
+use super::{
+    clone, set_template_targets, Attachment, Backend, Probe, Progress, CLONE_ENTRY, CLONE_EXIT,
+};
 use crate::cli::{BackendKind, Tracer};
 use crate::discover::Target;
 use crate::load::embedded;
@@ -40,8 +42,23 @@ impl Backend for Fentry {
         embedded::FENTRY
     }
 
-    fn prepare(&self, open: &mut OpenObject, probes: &[Probe]) -> Result<()> {
-        set_template_targets(open, probes, self.prefixes())
+    fn prepare(&self, open: &mut OpenObject, probes: &[Probe], clones: &[Probe]) -> Result<()> {
+        set_template_targets(open, probes, self.prefixes())?;
+        if let Some(first) = clones.first() {
+            for mut prog in open.progs_mut() {
+                if [CLONE_ENTRY, CLONE_EXIT].contains(&prog.name().to_string_lossy().as_ref()) {
+                    prog.set_autoload(true);
+                    prog.set_attach_target(0, Some(first.target.name.clone()))
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "failed to aim the clone programs at {}: {e}",
+                                first.target.name
+                            )
+                        })?;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn attach(&self, obj: &mut Object, probes: &[Probe], progress: &Progress) -> Attachment {
@@ -57,7 +74,24 @@ impl Backend for Fentry {
             };
             format!("{prefix}{}", t.skb.pos)
         };
-        clone::clone_all(obj, probes, template, types, progress)
+        clone::clone_all(obj, probes, template, types, true, progress)
+    }
+
+    /// fexit reads the return value with bpf_get_func_ret (Linux 5.17).
+    fn follows_clones(&self) -> bool {
+        crate::preflight::kernel_at_least(5, 17)
+    }
+
+    fn attach_clones(&self, obj: &mut Object, clones: &[Probe]) -> Attachment {
+        let template = |_: &Target, ty: libbpf_sys::bpf_attach_type| {
+            if ty == libbpf_sys::BPF_TRACE_FEXIT {
+                CLONE_EXIT.to_string()
+            } else {
+                CLONE_ENTRY.to_string()
+            }
+        };
+        let types = [libbpf_sys::BPF_TRACE_FENTRY, libbpf_sys::BPF_TRACE_FEXIT];
+        clone::clone_all(obj, clones, template, &types, false, &Progress::hidden())
     }
 
     fn free_points(&self) -> &'static [&'static str] {

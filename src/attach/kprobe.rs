@@ -13,7 +13,10 @@ use libbpf_rs::{Object, OpenObject};
 use rayon::prelude::*;
 
 use super::clone::errno_msg;
-use super::{clone, enable_templates, pool, Attachment, Backend, Probe, Progress};
+use super::{
+    clone, enable_clone_programs, enable_templates, pool, Attachment, Backend, Probe, Progress,
+    CLONE_ENTRY, CLONE_EXIT,
+};
 use crate::cli::BackendKind;
 use crate::load::embedded;
 
@@ -23,6 +26,8 @@ const PREFIX: &str = "ipft_kprobe";
 /// `PERF_FLAG_FD_CLOEXEC` from linux/perf_event.h.
 const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 1 << 3;
 const KPROBE_PMU_TYPE: &str = "/sys/bus/event_source/devices/kprobe/type";
+/// Which `config` bit makes a kprobe PMU event a return probe (`config:0`).
+const KPROBE_PMU_RETPROBE: &str = "/sys/bus/event_source/devices/kprobe/format/retprobe";
 
 fn pmu_type() -> Result<u32> {
     let text = std::fs::read_to_string(KPROBE_PMU_TYPE).with_context(|| {
@@ -31,11 +36,27 @@ fn pmu_type() -> Result<u32> {
     text.trim().parse().context("unreadable kprobe PMU type")
 }
 
+fn retprobe_config() -> u64 {
+    let bit = std::fs::read_to_string(KPROBE_PMU_RETPROBE)
+        .ok()
+        .and_then(|s| s.trim().strip_prefix("config:")?.parse::<u32>().ok())
+        .unwrap_or(0);
+    1 << bit.min(63)
+}
+
 /// A kprobe on `func` running `prog` with `cookie`: (perf event, link).
-fn attach_one(pmu: u32, prog: BorrowedFd, func: &str, cookie: u64) -> Result<[OwnedFd; 2]> {
+/// `config` is 0, or [`retprobe_config`] for a return probe.
+fn attach_one(
+    pmu: u32,
+    config: u64,
+    prog: BorrowedFd,
+    func: &str,
+    cookie: u64,
+) -> Result<[OwnedFd; 2]> {
     let name = CString::new(func)?;
     let mut attr = libbpf_sys::perf_event_attr {
         type_: pmu,
+        config,
         size: std::mem::size_of::<libbpf_sys::perf_event_attr>() as u32,
         ..Default::default()
     };
@@ -90,9 +111,39 @@ impl Backend for Kprobe {
         embedded::KPROBE
     }
 
-    fn prepare(&self, open: &mut OpenObject, probes: &[Probe]) -> Result<()> {
+    fn prepare(&self, open: &mut OpenObject, probes: &[Probe], clones: &[Probe]) -> Result<()> {
         enable_templates(open, probes, PREFIX);
+        enable_clone_programs(open, clones);
         Ok(())
+    }
+
+    fn follows_clones(&self) -> bool {
+        true
+    }
+
+    fn attach_clones(&self, obj: &mut Object, clones: &[Probe]) -> Attachment {
+        let mut att = Attachment::default();
+        let pmu = match pmu_type() {
+            Ok(p) => p,
+            Err(e) => {
+                att.failures.push(("clone points".into(), format!("{e:#}")));
+                return att;
+            }
+        };
+        for (name, config) in [(CLONE_ENTRY, 0), (CLONE_EXIT, retprobe_config())] {
+            let Some(prog) = obj.progs().find(|p| p.name() == name) else {
+                att.failures
+                    .push((name.into(), "program not loaded".into()));
+                continue;
+            };
+            for c in clones {
+                match attach_one(pmu, config, prog.as_fd(), &c.target.name, 0) {
+                    Ok(fds) => att.fds.extend(fds),
+                    Err(e) => att.failures.push((c.target.name.clone(), format!("{e:#}"))),
+                }
+            }
+        }
+        att
     }
 
     fn free_points(&self) -> &'static [&'static str] {
@@ -132,7 +183,7 @@ impl Backend for Kprobe {
                         // SAFETY: the fd belongs to a program of `obj`, which
                         // outlives this call.
                         .map(|fd| unsafe { BorrowedFd::borrow_raw(fd) })
-                        .and_then(|prog| attach_one(pmu, prog, &p.target.name, p.word as u64));
+                        .and_then(|prog| attach_one(pmu, 0, prog, &p.target.name, p.word as u64));
                     progress.record(r.is_ok());
                     r
                 })

@@ -13,7 +13,10 @@ use anyhow::Result;
 use libbpf_rs::{Object, OpenObject};
 
 use super::clone::errno_msg;
-use super::{enable_templates, Attachment, Backend, Probe, Progress};
+use super::{
+    enable_clone_programs, enable_templates, Attachment, Backend, Probe, Progress, CLONE_ENTRY,
+    CLONE_EXIT,
+};
 use crate::cli::BackendKind;
 use crate::discover::btf::MAX_REG_ARGS;
 use crate::load::embedded;
@@ -22,8 +25,9 @@ pub struct KprobeMulti;
 
 const PREFIX: &str = "ipft_kmulti";
 
-/// Creates one kprobe-multi link; `Err(errno)` on failure.
-fn link(prog: BorrowedFd, addrs: &[u64], cookies: &[u64]) -> Result<OwnedFd, i32> {
+/// Creates one kprobe-multi link (`flags`: `BPF_F_KPROBE_MULTI_RETURN` for
+/// return probes); `Err(errno)` on failure.
+fn link(prog: BorrowedFd, addrs: &[u64], cookies: &[u64], flags: u32) -> Result<OwnedFd, i32> {
     let addrs: Vec<libc::c_ulong> = addrs.iter().map(|&a| a as libc::c_ulong).collect();
     let mut opts = libbpf_sys::bpf_link_create_opts {
         sz: std::mem::size_of::<libbpf_sys::bpf_link_create_opts>() as _,
@@ -34,6 +38,7 @@ fn link(prog: BorrowedFd, addrs: &[u64], cookies: &[u64]) -> Result<OwnedFd, i32
             cnt: addrs.len() as u32,
             addrs: addrs.as_ptr(),
             cookies: cookies.as_ptr(),
+            flags,
             ..Default::default()
         };
     // SAFETY: prog is a loaded kprobe program; addrs, cookies and opts
@@ -61,18 +66,24 @@ fn per_function_error(errno: i32) -> bool {
     )
 }
 
-fn attach_batch(prog: BorrowedFd, batch: &[Probe], att: &mut Attachment, progress: &Progress) {
+fn attach_batch(
+    prog: BorrowedFd,
+    batch: &[Probe],
+    flags: u32,
+    att: &mut Attachment,
+    progress: &Progress,
+) {
     let addrs: Vec<u64> = batch.iter().map(|p| p.target.addr).collect();
     let cookies: Vec<u64> = batch.iter().map(|p| p.word as u64).collect();
-    match link(prog, &addrs, &cookies) {
+    match link(prog, &addrs, &cookies, flags) {
         Ok(fd) => {
             att.fds.push(fd);
             batch.iter().for_each(|_| progress.record(true));
         }
         Err(errno) if batch.len() > 1 && per_function_error(errno) => {
             let (a, b) = batch.split_at(batch.len() / 2);
-            attach_batch(prog, a, att, progress);
-            attach_batch(prog, b, att, progress);
+            attach_batch(prog, a, flags, att, progress);
+            attach_batch(prog, b, flags, att, progress);
         }
         Err(errno) => {
             for p in batch {
@@ -93,9 +104,31 @@ impl Backend for KprobeMulti {
         embedded::KPROBE_MULTI
     }
 
-    fn prepare(&self, open: &mut OpenObject, probes: &[Probe]) -> Result<()> {
+    fn prepare(&self, open: &mut OpenObject, probes: &[Probe], clones: &[Probe]) -> Result<()> {
         enable_templates(open, probes, PREFIX);
+        enable_clone_programs(open, clones);
         Ok(())
+    }
+
+    fn follows_clones(&self) -> bool {
+        true
+    }
+
+    fn attach_clones(&self, obj: &mut Object, clones: &[Probe]) -> Attachment {
+        let mut att = Attachment::default();
+        let progress = Progress::hidden();
+        for (name, flags) in [
+            (CLONE_ENTRY, 0),
+            (CLONE_EXIT, libbpf_sys::BPF_F_KPROBE_MULTI_RETURN),
+        ] {
+            match obj.progs().find(|p| p.name() == name) {
+                Some(prog) => attach_batch(prog.as_fd(), clones, flags, &mut att, &progress),
+                None => att
+                    .failures
+                    .push((name.to_string(), "program not loaded".to_string())),
+            }
+        }
+        att
     }
 
     fn free_points(&self) -> &'static [&'static str] {
@@ -122,7 +155,7 @@ impl Backend for KprobeMulti {
                 }
                 continue;
             };
-            attach_batch(prog.as_fd(), &batch, &mut att, progress);
+            attach_batch(prog.as_fd(), &batch, 0, &mut att, progress);
         }
         att
     }

@@ -42,12 +42,62 @@ pub trait Backend {
     fn kind(&self) -> BackendKind;
     /// The embedded BPF object holding this backend's programs.
     fn object(&self) -> &'static [u8];
-    /// Adjusts programs before load (attach targets, autoload).
-    fn prepare(&self, open: &mut OpenObject, probes: &[Probe]) -> Result<()>;
+    /// Adjusts programs before load (attach targets, autoload); the clone
+    /// programs load only when `clones` is not empty.
+    fn prepare(&self, open: &mut OpenObject, probes: &[Probe], clones: &[Probe]) -> Result<()>;
     /// Attaches every probe.
     fn attach(&self, obj: &mut Object, probes: &[Probe], progress: &Progress) -> Attachment;
     /// Hooks (by name) where this backend sees skbs freed.
     fn free_points(&self) -> &'static [&'static str];
+    /// Whether this backend can follow clones: it needs function returns.
+    fn follows_clones(&self) -> bool {
+        false
+    }
+    /// Hooks entry and return of each clone point ([`clone_points`]).
+    fn attach_clones(&self, _obj: &mut Object, _clones: &[Probe]) -> Attachment {
+        Attachment::default()
+    }
+}
+
+/// The clone programs of the function backends' objects.
+pub const CLONE_ENTRY: &str = "ipft_clone_entry";
+pub const CLONE_EXIT: &str = "ipft_clone_exit";
+
+/// Loads the clone programs only when there are clone points.
+pub fn enable_clone_programs(open: &mut OpenObject, clones: &[Probe]) {
+    for mut prog in open.progs_mut() {
+        if [CLONE_ENTRY, CLONE_EXIT].contains(&prog.name().to_string_lossy().as_ref()) {
+            prog.set_autoload(!clones.is_empty());
+        }
+    }
+}
+
+/// Name parts of the functions that make a new skb from the one they are
+/// given: clones, copies, unshared or reallocated skbs, GSO segments, IP
+/// fragments. Other functions that take and return an skb hand back the same
+/// one or another packet (GRO receive, `dev_hard_start_xmit`, ...).
+const CLONE_MAKERS: &[&str] = &[
+    "clone",
+    "copy",
+    "share_check",
+    "realloc_headroom",
+    "expand_head",
+    "segment",
+    "frag_next",
+    "pskb_extract",
+];
+
+/// Functions whose returned skb(s) continue the packet passed as their first
+/// argument: from BTF (returns a `struct sk_buff *`, takes one first) and
+/// their name ([`CLONE_MAKERS`]).
+pub fn clone_points(discovery: &Discovery, access: ArgAccess) -> Vec<Target> {
+    discovery
+        .functions
+        .iter()
+        .filter(|t| t.returns_skb && t.skb.pos == 0 && t.usable_by(access))
+        .filter(|t| CLONE_MAKERS.iter().any(|m| t.name.contains(m)))
+        .cloned()
+        .collect()
 }
 
 /// Everything that keeps the hooks alive; dropping it detaches.
@@ -157,6 +207,17 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// A progress that counts but shows nothing (internal hooks).
+    pub fn hidden() -> Progress {
+        Progress {
+            total: 0,
+            filtered: 0,
+            succeeded: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            bar: None,
+        }
+    }
+
     pub fn new(total: usize, filtered: usize) -> Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new((total - filtered) as u64);
@@ -302,4 +363,37 @@ pub fn filter_targets<'a>(
         .collect();
     let filtered = total - kept.len();
     (kept, filtered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clone_points_are_the_functions_that_make_new_skbs() {
+        let dir = std::path::Path::new("/sys/kernel/btf");
+        if !dir.join("vmlinux").exists() {
+            eprintln!("SKIP: no kernel BTF at /sys/kernel/btf/vmlinux");
+            return;
+        }
+        let discovery = crate::discover::discover(dir).unwrap();
+        let names: Vec<String> = clone_points(&discovery, ArgAccess::Registers)
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        for made_here in ["skb_clone", "skb_copy", "skb_segment"] {
+            assert!(
+                names.iter().any(|n| n == made_here),
+                "{made_here} in {names:?}"
+            );
+        }
+        // They take and return an skb, but another packet or the same one.
+        for other in ["dev_hard_start_xmit", "inet_gro_receive", "skb_vlan_untag"] {
+            assert!(!names.iter().any(|n| n == other), "{other} in {names:?}");
+        }
+        assert!(
+            clone_points(&discovery, ArgAccess::TracepointCtx).is_empty(),
+            "tracepoints are never clone points"
+        );
+    }
 }

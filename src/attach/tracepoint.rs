@@ -32,7 +32,7 @@ impl Backend for Tracepoint {
         embedded::TRACEPOINT
     }
 
-    fn prepare(&self, open: &mut OpenObject, probes: &[Probe]) -> Result<()> {
+    fn prepare(&self, open: &mut OpenObject, probes: &[Probe], _clones: &[Probe]) -> Result<()> {
         set_template_targets(open, probes, &[PREFIX])?;
         if let Some(mut prog) = open.progs_mut().find(|p| p.name() == SLAB_FREE) {
             prog.set_autoload(self.track);
@@ -46,6 +46,7 @@ impl Backend for Tracepoint {
             probes,
             |t, _| format!("{PREFIX}{}", t.skb.pos),
             &[libbpf_sys::BPF_TRACE_RAW_TP],
+            true,
             progress,
         );
         if self.track {

@@ -44,6 +44,8 @@ pub struct Target {
     /// Name of the BTF object defining `btf_id`; `None` for vmlinux.
     pub btf_obj: Option<String>,
     pub skb: btf::SkbArg,
+    /// Functions: the return type is a `struct sk_buff *` (clone candidates).
+    pub returns_skb: bool,
 }
 
 /// The backends' view of argument limits.
@@ -159,7 +161,7 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
                     if seen_funcs.contains(name) || !traceable.contains(name) {
                         continue;
                     }
-                    let Some(Kind::FuncProto { params, .. }) = btf.kind(*proto) else {
+                    let Some(Kind::FuncProto { params, ret }) = btf.kind(*proto) else {
                         continue;
                     };
                     let Some(skb) = btf::find_skb_arg(btf, params) else {
@@ -177,6 +179,7 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
                         btf_id: id,
                         btf_obj: obj_name.clone(),
                         skb,
+                        returns_skb: btf::is_skb_ptr(btf, *ret),
                     });
                 }
                 Kind::Typedef { target } => {
@@ -211,6 +214,7 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
                         btf_id: id,
                         btf_obj: obj_name.clone(),
                         skb,
+                        returns_skb: false,
                     });
                 }
                 _ => {}

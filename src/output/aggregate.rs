@@ -7,10 +7,12 @@
 //! the idle timeout) and dropped from memory, so memory follows the packets
 //! in flight, not the length of the run; what is left prints at exit. With
 //! `--no-track` everything prints at exit, as in ipftrace2. The
-//! function_graph view nests entry/exit pairs. While tracing, a
-//! `Got N traces` counter runs on stderr if it is a terminal.
+//! function_graph view nests entry/exit pairs. A clone or copy of a
+//! traced packet is its own block, whose separator names the packet it came
+//! from by that packet's first timestamp: `=== clone of <timestamp>`. While
+//! tracing, a `Got N traces` counter runs on stderr if it is a terminal.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
@@ -29,6 +31,9 @@ struct Group {
 /// How long after its skb is freed a packet is printed (event time).
 const END_GRACE_NS: u64 = 100_000_000;
 
+/// Printed packets whose first timestamp is remembered for their clones.
+const REMEMBERED_FIRSTS: usize = 65536;
+
 pub struct Aggregate {
     out: Box<dyn Write>,
     tracer: Tracer,
@@ -36,6 +41,10 @@ pub struct Aggregate {
     /// skb address → the packet it carries now (to end packets by skb).
     skbs: HashMap<u64, u64>,
     live_idle: Option<Duration>,
+    /// First timestamps of printed packets, for their clones' separators
+    /// (bounded: oldest forgotten first).
+    printed_firsts: HashMap<u64, u64>,
+    printed_order: VecDeque<u64>,
     header_done: bool,
     count: u64,
     tty_counter: bool,
@@ -55,6 +64,8 @@ impl Aggregate {
             packets: HashMap::new(),
             skbs: HashMap::new(),
             live_idle,
+            printed_firsts: HashMap::new(),
+            printed_order: VecDeque::new(),
             header_done: false,
             count: 0,
             tty_counter,
@@ -75,10 +86,39 @@ impl Aggregate {
         }
     }
 
+    /// The first timestamp of packet `id`, printed or still in memory.
+    fn first_timestamp(&self, id: u64) -> Option<u64> {
+        self.printed_firsts.get(&id).copied().or_else(|| {
+            let group = self.packets.get(&id)?;
+            group.events.iter().map(|e| e.timestamp).min()
+        })
+    }
+
+    fn remember_first(&mut self, id: u64, first: u64) {
+        if self.printed_order.len() >= REMEMBERED_FIRSTS {
+            if let Some(old) = self.printed_order.pop_front() {
+                self.printed_firsts.remove(&old);
+            }
+        }
+        self.printed_firsts.insert(id, first);
+        self.printed_order.push_back(id);
+    }
+
+    /// The separator of a block: `===`, or for a clone the packet it came
+    /// from (by first timestamp, or by id if that packet was not seen).
+    fn separator(&self, parent: u64) -> String {
+        match (parent, self.first_timestamp(parent)) {
+            (0, _) => "===".to_string(),
+            (_, Some(ts)) => format!("=== clone of {ts}"),
+            (_, None) => format!("=== clone of packet {parent:#x}"),
+        }
+    }
+
     /// The lines of one packet's block (without the header).
     fn block(&self, mut events: Vec<Event>) -> Vec<String> {
         events.sort_by_key(|e| e.timestamp);
-        let mut lines = vec!["===".to_string()];
+        let parent = events.iter().map(|e| e.parent).find(|&p| p != 0);
+        let mut lines = vec![self.separator(parent.unwrap_or(0))];
         let mut depth = 0usize;
         for ev in &events {
             match self.tracer {
@@ -122,7 +162,10 @@ impl Aggregate {
             self.header_done = true;
         }
         for g in groups {
+            let first = g.iter().map(|e| e.timestamp).min().unwrap_or(0);
+            let id = g[0].packet_id;
             lines.extend(self.block(g));
+            self.remember_first(id, first);
         }
         lines
     }
@@ -349,6 +392,50 @@ mod tests {
         assert_eq!(out.text().matches("Timestamp").count(), 1, "one header");
         agg.finish().unwrap();
         assert_eq!(out.text().matches("Timestamp").count(), 1);
+    }
+
+    #[test]
+    fn clones_name_their_parent_by_first_timestamp() {
+        let out = Shared::default();
+        let mut agg = Aggregate::new(
+            Box::new(out.clone()),
+            Tracer::Function,
+            false,
+            Some(Duration::from_secs(1)),
+        );
+        agg.on_event(ev(1, 100, "skb_clone")).unwrap();
+        let mut clone = ev(2, 150, "dev_queue_xmit_nit");
+        clone.parent = 1;
+        agg.on_event(clone.clone()).unwrap();
+        let mut orphan = ev(3, 160, "packet_rcv");
+        orphan.parent = 0x42;
+        agg.on_event(orphan).unwrap();
+        agg.finish().unwrap();
+        let text = out.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.contains(&"=== clone of 100"), "{text}");
+        assert!(lines.contains(&"=== clone of packet 0x42"), "{text}");
+        assert_eq!(lines.iter().filter(|l| **l == "===").count(), 1, "{text}");
+
+        // The parent printed earlier (live mode) is still named.
+        let out = Shared::default();
+        let mut agg = Aggregate::new(
+            Box::new(out.clone()),
+            Tracer::Function,
+            false,
+            Some(Duration::from_secs(1)),
+        );
+        let mut parent = ev(1, 100, "kfree_skbmem");
+        parent.end = true;
+        agg.on_event(parent).unwrap();
+        agg.on_tick(100 + END_GRACE_NS + 1).unwrap();
+        agg.on_event(clone).unwrap();
+        agg.finish().unwrap();
+        assert!(
+            out.text().contains("\n=== clone of 100\n"),
+            "{}",
+            out.text()
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
  * sendmark: send a little IPv4 traffic with SO_MARK set, for the guest scenarios (static, no libc
  * resolver, no python in the initramfs).
  *
- *   sendmark [-m MARK] [-u COUNT] [-p PORT] [-t PORT] [-i COUNT] [-w PORT] ADDR
+ *   sendmark [-c] [-m MARK] [-u COUNT] [-p PORT] [-t PORT] [-i COUNT] [-w PORT] ADDR
  *
  *   -m MARK   SO_MARK on every socket (decimal or 0x hex; 0 = leave unset)      [0]
  *   -u COUNT  send COUNT UDP datagrams of 32 bytes to ADDR:PORT                 [0]
@@ -11,11 +11,14 @@
  *   -t PORT   one TCP connect to ADDR:PORT; refused or reset is fine (the SYN went out)
  *   -i COUNT  send COUNT ICMP echo requests (raw socket), waiting up to 1 s for each reply
  *   -w PORT   readiness probe: exit 0 if a TCP connect to ADDR:PORT succeeds, 1 if not
+ *   -c        keep an AF_PACKET (ETH_P_ALL) socket open while sending, as a capture tool
+ *             would: the kernel then clones every packet sent or received for it
  *
  * Actions run in the order u, t, i, w. Exit status: 0 if everything was sent (and the -w connect
  * succeeded), 1 otherwise, 2 on a usage error. One line per action goes to stdout.
  */
 #include <arpa/inet.h>
+#include <linux/if_ether.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -169,10 +172,17 @@ static long number(const char *s, const char *what)
 int main(int argc, char **argv)
 {
 	long udp = 0, icmp = 0;
-	int port = 9, tcp = -1, probe = -1, opt, rc = 0;
+	int port = 9, tcp = -1, probe = -1, opt, rc = 0, tap = -1;
 
-	while ((opt = getopt(argc, argv, "m:u:p:t:i:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "cm:u:p:t:i:w:")) != -1) {
 		switch (opt) {
+		case 'c':
+			tap = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+			if (tap < 0) {
+				perror("sendmark: AF_PACKET socket");
+				return 1;
+			}
+			break;
 		case 'm': mark = number(optarg, "mark"); break;
 		case 'u': udp = number(optarg, "count"); break;
 		case 'p': port = number(optarg, "port"); break;
@@ -180,7 +190,7 @@ int main(int argc, char **argv)
 		case 'i': icmp = number(optarg, "count"); break;
 		case 'w': probe = number(optarg, "port"); break;
 		default:
-			fprintf(stderr, "usage: sendmark [-m MARK] [-u COUNT] [-p PORT] [-t PORT] "
+			fprintf(stderr, "usage: sendmark [-c] [-m MARK] [-u COUNT] [-p PORT] [-t PORT] "
 					"[-i COUNT] [-w PORT] ADDR\n");
 			return 2;
 		}
@@ -210,5 +220,16 @@ int main(int argc, char **argv)
 		rc |= send_icmp(icmp);
 	if (probe >= 0 && tcp_connect(probe) != 0)
 		rc = 1;
+	if (tap >= 0) {
+		/* Let the clones reach the socket, then read them so they are freed. */
+		struct pollfd pfd = { .fd = tap, .events = POLLIN };
+		char buf[2048];
+		int seen = 0;
+
+		while (poll(&pfd, 1, 200) > 0 && recv(tap, buf, sizeof(buf), 0) >= 0)
+			seen++;
+		printf("tap: %d packets seen\n", seen);
+		close(tap);
+	}
 	return rc;
 }
