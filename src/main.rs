@@ -33,6 +33,13 @@ fn parse_args() -> Result<cli::Args, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // Errors reach the user as one line and never with a backtrace, yet with
+    // RUST_BACKTRACE set, anyhow would walk the stack for each error ipft
+    // handles itself (a fallback in discovery cost ~0.1 s of `-l`).
+    // RUST_LIB_BACKTRACE stops that and leaves panic backtraces alone.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(code) => return code,

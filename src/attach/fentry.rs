@@ -95,6 +95,6 @@ impl Backend for Fentry {
     }
 
     fn free_points(&self) -> &'static [&'static str] {
-        &["kfree_skbmem"]
+        super::FUNCTION_FREE_POINTS
     }
 }

@@ -147,7 +147,7 @@ impl Backend for Kprobe {
     }
 
     fn free_points(&self) -> &'static [&'static str] {
-        &["kfree_skbmem"]
+        super::FUNCTION_FREE_POINTS
     }
 
     fn attach(&self, obj: &mut Object, probes: &[Probe], progress: &Progress) -> Attachment {

@@ -59,6 +59,15 @@ pub trait Backend {
     }
 }
 
+/// Where the function backends see an skb's memory go back for reuse:
+/// `kfree_skbmem` on most paths, `napi_skb_cache_put` when the skb is kept in
+/// the per-CPU NAPI cache for the next allocation (absent ones are skipped).
+/// Both are the last skb function of their free path, so nothing after them
+/// can start a new packet on the freed skb. `kfree_skb_partial` with a stolen
+/// head (TCP coalescing) frees straight to the slab after other skb
+/// functions: such packets end at --idle-timeout.
+pub const FUNCTION_FREE_POINTS: &[&str] = &["kfree_skbmem", "napi_skb_cache_put"];
+
 /// The clone programs of the function backends' objects.
 pub const CLONE_ENTRY: &str = "ipft_clone_entry";
 pub const CLONE_EXIT: &str = "ipft_clone_exit";

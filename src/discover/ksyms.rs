@@ -4,8 +4,11 @@
 //! ftrace list of traceable functions, `available_filter_functions`, with the
 //! fallback ipft uses where that list is unreadable.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use anyhow::{Context, Result};
 
@@ -13,15 +16,16 @@ use anyhow::{Context, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Symbol {
     pub addr: u64,
-    /// `vmlinux` for the core kernel, else the module name.
-    pub module: String,
+    /// `vmlinux` for the core kernel, else the module name (shared: there
+    /// are a few hundred modules and a few hundred thousand symbols).
+    pub module: Arc<str>,
 }
 
 /// Text symbols of `/proc/kallsyms`.
 #[derive(Debug, Default)]
 pub struct Kallsyms {
     /// Name → symbol; the last entry of a name wins (as in ipftrace2).
-    by_name: HashMap<String, Symbol>,
+    by_name: FxHashMap<String, Symbol>,
 }
 
 /// Addresses below this are user space on x86_64.
@@ -36,7 +40,8 @@ impl Kallsyms {
 
     /// Parses kallsyms text: `<hex addr> <type> <name>[\t[module]]`.
     pub fn parse(text: &str) -> Kallsyms {
-        let mut by_name = HashMap::new();
+        let mut by_name = FxHashMap::default();
+        let mut modules: HashMap<&str, Arc<str>> = HashMap::new();
         for line in text.lines() {
             let mut parts = line.split_ascii_whitespace();
             let (Some(addr), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next())
@@ -53,10 +58,13 @@ impl Kallsyms {
                 Some(m) => m
                     .strip_prefix('[')
                     .and_then(|m| m.strip_suffix(']'))
-                    .unwrap_or("(unknown)")
-                    .to_string(),
-                None => "vmlinux".to_string(),
+                    .unwrap_or("(unknown)"),
+                None => "vmlinux",
             };
+            let module = modules
+                .entry(module)
+                .or_insert_with(|| module.into())
+                .clone();
             by_name.insert(name.to_string(), Symbol { addr, module });
         }
         Kallsyms { by_name }
@@ -77,7 +85,7 @@ impl Kallsyms {
 }
 
 /// Parses `available_filter_functions`: `name[ [module]]` per line.
-pub fn parse_filter_functions(text: &str) -> HashSet<String> {
+pub fn parse_filter_functions(text: &str) -> FxHashSet<String> {
     text.lines()
         .filter_map(|l| l.split_ascii_whitespace().next())
         .map(str::to_string)
@@ -94,7 +102,7 @@ pub enum TraceableSource {
 }
 
 /// Reads the traceable function names from the ftrace list in `tracefs`.
-pub fn read_filter_functions(tracefs: Option<&Path>) -> Result<HashSet<String>> {
+pub fn read_filter_functions(tracefs: Option<&Path>) -> Result<FxHashSet<String>> {
     let dir = tracefs.context("no tracefs or debugfs mounted")?;
     let path = dir.join("available_filter_functions");
     let text = std::fs::read_to_string(&path)
@@ -124,11 +132,11 @@ ffffffff81000020 t dup
             k.get("ip_rcv"),
             Some(&Symbol {
                 addr: 0xffffffff81a2b3c0,
-                module: "vmlinux".into()
+                module: Arc::from("vmlinux")
             })
         );
-        assert_eq!(k.get("veth_xmit").unwrap().module, "veth");
-        assert_eq!(k.get("broken").unwrap().module, "(unknown)");
+        assert_eq!(&*k.get("veth_xmit").unwrap().module, "veth");
+        assert_eq!(&*k.get("broken").unwrap().module, "(unknown)");
         assert!(k.get("some_data").is_none(), "data symbols are skipped");
         assert_eq!(
             k.get("dup").unwrap().addr,

@@ -127,6 +127,7 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
         );
     }
     let tracing_dir = tracefs::tracing_dir();
+    // None: every kallsyms text symbol counts as traceable (checked below).
     let (traceable, traceable_source) = match ksyms::read_filter_functions(tracing_dir.as_deref()) {
         Ok(set) => {
             let src = tracing_dir
@@ -134,14 +135,11 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
                 .unwrap()
                 .join("available_filter_functions");
             (
-                set,
+                Some(set),
                 TraceableSource::FilterFunctions(src.display().to_string()),
             )
         }
-        Err(e) => {
-            let set: HashSet<String> = kallsyms.names().map(str::to_string).collect();
-            (set, TraceableSource::Kallsyms(format!("{e:#}")))
-        }
+        Err(e) => (None, TraceableSource::Kallsyms(format!("{e:#}"))),
     };
     let categories = tracing_dir
         .as_deref()
@@ -158,7 +156,9 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
             match &ty.kind {
                 Kind::Func { proto, .. } => {
                     let name = btf.str_at(ty.name_off);
-                    if seen_funcs.contains(name) || !traceable.contains(name) {
+                    if seen_funcs.contains(name)
+                        || traceable.as_ref().is_some_and(|t| !t.contains(name))
+                    {
                         continue;
                     }
                     let Some(Kind::FuncProto { params, ret }) = btf.kind(*proto) else {
@@ -174,7 +174,7 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
                     functions.push(Target {
                         kind: TargetKind::Function,
                         name: name.to_string(),
-                        module: sym.module.clone(),
+                        module: sym.module.to_string(),
                         addr: sym.addr,
                         btf_id: id,
                         btf_obj: obj_name.clone(),
