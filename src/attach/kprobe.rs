@@ -18,6 +18,7 @@ use super::{
     CLONE_ENTRY, CLONE_EXIT,
 };
 use crate::cli::BackendKind;
+use crate::discover::Target;
 use crate::load::embedded;
 
 pub struct Kprobe;
@@ -44,24 +45,31 @@ fn retprobe_config() -> u64 {
     1 << bit.min(63)
 }
 
-/// A kprobe on `func` running `prog` with `cookie`: (perf event, link).
-/// `config` is 0, or [`retprobe_config`] for a return probe.
+/// A kprobe on `target` running `prog` with `cookie`: (perf event, link).
+/// `config` is 0, or [`retprobe_config`] for a return probe. By address when
+/// kallsyms gave one: a name that two static functions share is refused
+/// (EADDRNOTAVAIL), and the address is the function discovery looked at.
 fn attach_one(
     pmu: u32,
     config: u64,
     prog: BorrowedFd,
-    func: &str,
+    target: &Target,
     cookie: u64,
 ) -> Result<[OwnedFd; 2]> {
-    let name = CString::new(func)?;
+    let name = CString::new(target.name.as_str())?;
     let mut attr = libbpf_sys::perf_event_attr {
         type_: pmu,
         config,
         size: std::mem::size_of::<libbpf_sys::perf_event_attr>() as u32,
         ..Default::default()
     };
-    attr.__bindgen_anon_3.kprobe_func = name.as_ptr() as u64;
-    attr.__bindgen_anon_4.probe_offset = 0;
+    if target.addr != 0 {
+        attr.__bindgen_anon_3.kprobe_func = 0;
+        attr.__bindgen_anon_4.kprobe_addr = target.addr;
+    } else {
+        attr.__bindgen_anon_3.kprobe_func = name.as_ptr() as u64;
+        attr.__bindgen_anon_4.probe_offset = 0;
+    }
     // SAFETY: attr and the name it points to outlive the call.
     let pfd = unsafe {
         libc::syscall(
@@ -137,7 +145,7 @@ impl Backend for Kprobe {
                 continue;
             };
             for c in clones {
-                match attach_one(pmu, config, prog.as_fd(), &c.target.name, 0) {
+                match attach_one(pmu, config, prog.as_fd(), &c.target, 0) {
                     Ok(fds) => att.fds.extend(fds),
                     Err(e) => att.failures.push((c.target.name.clone(), format!("{e:#}"))),
                 }
@@ -183,7 +191,7 @@ impl Backend for Kprobe {
                         // SAFETY: the fd belongs to a program of `obj`, which
                         // outlives this call.
                         .map(|fd| unsafe { BorrowedFd::borrow_raw(fd) })
-                        .and_then(|prog| attach_one(pmu, 0, prog, &p.target.name, p.word as u64));
+                        .and_then(|prog| attach_one(pmu, 0, prog, &p.target, p.word as u64));
                     progress.record(r.is_ok());
                     r
                 })

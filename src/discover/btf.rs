@@ -34,6 +34,14 @@ pub fn is_skb_ptr(btf: &Btf, type_id: u32) -> bool {
     matches!(btf.kind(target), Some(Kind::Struct { .. })) && btf.name(target) == "sk_buff"
 }
 
+/// True if `type_id` is a struct or union (by value), modifiers skipped.
+pub fn is_aggregate(btf: &Btf, type_id: u32) -> bool {
+    matches!(
+        btf.kind(btf.skip_mods(type_id)),
+        Some(Kind::Struct { .. } | Kind::Union { .. })
+    )
+}
+
 /// Finds the first skb pointer among `params`.
 pub fn find_skb_arg(btf: &Btf, params: &[Param]) -> Option<SkbArg> {
     let variadic = params

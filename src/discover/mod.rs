@@ -164,9 +164,12 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
                     let Some(Kind::FuncProto { params, ret }) = btf.kind(*proto) else {
                         continue;
                     };
-                    let Some(skb) = btf::find_skb_arg(btf, params) else {
+                    let Some(mut skb) = btf::find_skb_arg(btf, params) else {
                         continue;
                     };
+                    // The verifier refuses trampolines on functions that
+                    // return a struct or union by value.
+                    skb.trampoline_ok &= !btf::is_aggregate(btf, *ret);
                     let Some(sym) = kallsyms.get(name) else {
                         continue;
                     };

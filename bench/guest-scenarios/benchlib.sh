@@ -1,0 +1,130 @@
+# Helpers for the guest benchmark scenarios (busybox sh), self-contained: bench/guest swaps
+# tests/vm/scenarios for this directory, so tests/vm/scenarios/lib.sh is not in the guest.
+# /init sets SCENARIO, WORK (a fresh directory) and RESULT (the reason fail/skip leave).
+# bench/guest writes bench.conf beside these scripts:
+#   ROUNDS=N                   minload/ipft pairs per backend
+#   KMULTI_REGEX, KPROBE_REGEX, FTRACE_REGEX
+#                              -r for that backend ("" = every candidate)
+#
+# Every result is one console line, parsed by bench/guest:
+#   === BENCH backend=B tool=ipft-list round=R functions=N seconds=S
+#   === BENCH backend=B tool=minload round=R functions=N attached=A failed=F links=L attach_s=S detach_s=S [by=addrs|syms]
+#   === BENCH backend=B tool=ipft round=R functions=N hooks=H attached=A failed=F ready_s=S attach_s=S exit_s=S
+#   === BENCH backend=B tool=ipft-one round=R functions=1 hooks=H ... (as ipft)
+# functions = candidates `ipft -l` listed (the list minload gets); hooks = what ipft attached or
+# tried (its "Attaching program" line: the candidates plus any free point it adds itself).
+
+. /scenarios/bench.conf
+
+MARK=0x5eed0bec # never set on a packet: the benchmark measures attach/detach, not events
+
+log() { echo "$SCENARIO: $*"; }
+
+fail() {
+	echo "$*" >"$RESULT"
+	log "FAIL: $*"
+	for f in "$WORK"/*.err; do
+		[ -s "$f" ] || continue
+		grep -v 'libbpf: ' "$f" | head -n 30 | sed "s|^|$SCENARIO: ${f#$WORK/}: |"
+	done
+	exit 1
+}
+
+skip() {
+	echo "$*" >"$RESULT"
+	exit 77
+}
+
+# kv KEY LINE: the value of KEY=value in LINE ("" if absent).
+kv() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n1; }
+
+# bench_backend BACKEND MINLOAD_MODE REGEX: ROUNDS rounds of discovery, minload and ipft
+# (alternating which of the two goes first, so a drift in the guest does not favour one).
+bench_backend() {
+	backend=$1 mode=$2 regex=$3
+
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		# Discovery: `ipft -l` lists the candidates; its rows are the list minload gets.
+		line=$(timed "$WORK/list.out" ipft -l 2>"$WORK/list.err") ||
+			fail "ipft -l -b $backend failed: $line"
+		n=$(grep -c . "$WORK/list.out")
+		[ "$n" -gt 0 ] || fail "ipft -l -b $backend -r '$regex' listed nothing"
+		echo "=== BENCH backend=$backend tool=ipft-list round=$r functions=$n seconds=$(kv elapsed_s "$line")"
+		# "NAME MOD ADDR POS" -> "NAME MOD ADDR": minload needs the module for fentry's BTF
+		# object and attaches kprobe-multi by address, as ipft does.
+		awk '{ print $1, $2, $3 }' "$WORK/list.out" >"$WORK/funcs.txt"
+		if [ $r = 1 ]; then
+			log "$n candidates; by module: $(awk '{ print $2 }' "$WORK/funcs.txt" | sort | uniq -c | tr -s ' \n' ' ')"
+			# ipft's kprobe-multi makes one link per skb position (minload: one in all).
+			log "by skb position: $(awk '{ print $4 }' "$WORK/list.out" | sort | uniq -c | tr -s ' \n' ' ')"
+			dups=$(awk '{ print $1 }' "$WORK/funcs.txt" | sort | uniq -d | head -n 5 | tr '\n' ' ')
+			[ -z "$dups" ] || log "names listed twice: $dups"
+		fi
+
+		if [ $((r % 2)) = 1 ]; then
+			run_minload && run_ipft ipft
+		else
+			run_ipft ipft && run_minload
+		fi
+		# ipft's fixed cost (discovery, load, ring buffer, teardown): the same with one hook,
+		# kfree_skbmem (a candidate of every function backend, and ipft's free point).
+		all=$regex
+		regex='^kfree_skbmem$'
+		run_ipft ipft-one
+		regex=$all
+		r=$((r + 1))
+	done
+}
+
+# timed OUTFILE|ERRFILE ipft ARGS...: `minload time` (or `minload session` when the first argument
+# ends in .err) of ipft ARGS -b $backend [-r $regex]. The regex stays one quoted word: unquoted it
+# would be split and globbed ('?' and '*' are glob characters too).
+timed() {
+	file=$1
+	shift
+	how=time
+	case $file in *.err) how=session ;; esac
+	if [ -n "$regex" ]; then
+		minload $how "$file" "$@" -b "$backend" -r "$regex"
+	else
+		minload $how "$file" "$@" -b "$backend"
+	fi
+}
+
+run_minload() {
+	line=$(minload "$mode" "$WORK/funcs.txt" 2>"$WORK/minload-$r.err") ||
+		fail "minload $mode attached nothing: $(head -n 3 "$WORK/minload-$r.err" | tr '\n' ' ')"
+	[ $r != 1 ] || sed "s/^/$SCENARIO: minload: /" "$WORK/minload-$r.err" | head -n 12
+	by=$(kv by "$line")
+	echo "=== BENCH backend=$backend tool=minload round=$r functions=$n" \
+		"attached=$(kv attached "$line") failed=$(kv failed "$line") links=$(kv links "$line")" \
+		"attach_s=$(kv attach_s "$line") detach_s=$(kv detach_s "$line")" \
+		${by:+by=$by}
+}
+
+# run_ipft TOOL: one ipft session (-b $backend, -r $regex), printed as tool=TOOL.
+run_ipft() {
+	tool=$1
+	err=$WORK/$tool-$r.err
+	# -v for ipft's own "took X seconds to attach" (the attach phase, without discovery and
+	# the object load) and for the reason of every failed hook.
+	line=$(timed "$err" ipft -v -m $MARK -o json) ||
+		fail "ipft -b $backend exited ($line) before 'Trace ready!'"
+	[ "$(kv rc "$line")" = 0 ] || fail "ipft -b $backend exited $(kv rc "$line") after SIGINT"
+	# "Attaching program (total T, succeeded S, failed F, filtered: X)"
+	counts=$(grep -o 'Attaching program (total [0-9]*, succeeded [0-9]*, failed [0-9]*' "$err" |
+		tr -c '0-9\n' ' ')
+	set -- $counts
+	ok=${2:-0} bad=${3:-0}
+	attach=$(sed -n 's/.*took \([0-9.]*\) seconds to attach.*/\1/p' "$err" | head -n1)
+	if [ $r = 1 ] && [ "$tool" = ipft ]; then
+		grep -v 'libbpf: ' "$err" | grep -E 'discovered|failed to attach|hooks failed|following clones' |
+			head -n 12 | sed "s/^/$SCENARIO: ipft: /"
+	fi
+	nf=$n
+	[ "$tool" = ipft ] || nf=1
+	echo "=== BENCH backend=$backend tool=$tool round=$r functions=$nf hooks=$((ok + bad))" \
+		"attached=$ok failed=$bad ready_s=$(kv ready_s "$line") attach_s=${attach:--}" \
+		"exit_s=$(kv exit_s "$line")"
+}
