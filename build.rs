@@ -44,10 +44,23 @@ fn main() {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=IPFT_GIT_REV={rev}");
+    // HEAD names the branch; a commit changes the branch's ref (or packed-refs).
     println!(
         "cargo:rerun-if-changed={}",
         root.join(".git/HEAD").display()
     );
+    if let Ok(head) = std::fs::read_to_string(root.join(".git/HEAD")) {
+        if let Some(reference) = head.trim().strip_prefix("ref: ") {
+            println!(
+                "cargo:rerun-if-changed={}",
+                root.join(".git").join(reference).display()
+            );
+            println!(
+                "cargo:rerun-if-changed={}",
+                root.join(".git/packed-refs").display()
+            );
+        }
+    }
     for entry in ["bpf", "vendor/libbpf/bpf"] {
         println!("cargo:rerun-if-changed={}", root.join(entry).display());
     }
