@@ -342,15 +342,21 @@ mod tests {
         );
     }
 
-    #[test]
-    fn live_mode_prints_finished_packets_and_forgets_them() {
+    /// A live-mode aggregate (1 s idle timeout) writing into a shared buffer.
+    fn live() -> (Shared, Aggregate) {
         let out = Shared::default();
-        let mut agg = Aggregate::new(
+        let agg = Aggregate::new(
             Box::new(out.clone()),
             Tracer::Function,
             false,
             Some(Duration::from_secs(1)),
         );
+        (out, agg)
+    }
+
+    #[test]
+    fn live_mode_prints_finished_packets_and_forgets_them() {
+        let (out, mut agg) = live();
         agg.on_event(ev(1, 10, "a")).unwrap();
         let mut last = ev(1, 20, "freed_here");
         last.end = true;
@@ -396,13 +402,7 @@ mod tests {
 
     #[test]
     fn clones_name_their_parent_by_first_timestamp() {
-        let out = Shared::default();
-        let mut agg = Aggregate::new(
-            Box::new(out.clone()),
-            Tracer::Function,
-            false,
-            Some(Duration::from_secs(1)),
-        );
+        let (out, mut agg) = live();
         agg.on_event(ev(1, 100, "skb_clone")).unwrap();
         let mut clone = ev(2, 150, "dev_queue_xmit_nit");
         clone.parent = 1;
@@ -418,13 +418,7 @@ mod tests {
         assert_eq!(lines.iter().filter(|l| **l == "===").count(), 1, "{text}");
 
         // The parent printed earlier (live mode) is still named.
-        let out = Shared::default();
-        let mut agg = Aggregate::new(
-            Box::new(out.clone()),
-            Tracer::Function,
-            false,
-            Some(Duration::from_secs(1)),
-        );
+        let (out, mut agg) = live();
         let mut parent = ev(1, 100, "kfree_skbmem");
         parent.end = true;
         agg.on_event(parent).unwrap();
