@@ -15,9 +15,35 @@
 #include "ipft_common.h"
 
 /* Only the fields ipft reads; CO-RE relocates them against kernel BTF. */
+struct ns_common {
+	unsigned int inum;
+} __attribute__((preserve_access_index));
+
+struct net {
+	struct ns_common ns;
+} __attribute__((preserve_access_index));
+
+typedef struct {
+	struct net *net;
+} possible_net_t;
+
+struct net_device {
+	char name[16];
+	int ifindex;
+	possible_net_t nd_net;
+} __attribute__((preserve_access_index));
+
 struct sk_buff {
 	__u32 mark;
+	unsigned int len;
+	unsigned int data_len;
 	struct sk_buff *next;
+	struct net_device *dev;
+	__u16 mac_header;
+	__u16 network_header;
+	unsigned int tail; /* an offset from head on 64-bit kernels */
+	unsigned char *head;
+	unsigned char *data;
 } __attribute__((preserve_access_index));
 
 /* Load-time configuration, written by userspace before the object loads. */
@@ -31,6 +57,8 @@ const volatile __u8 ipft_use_ringbuf = 1;
  * short timeout, so a quiet trace still shows up promptly.
  */
 const volatile __u64 ipft_ring_wakeup = 0;
+/* --snaplen: packet bytes copied into an event that carries a snapshot. */
+const volatile __u16 ipft_snaplen = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -68,7 +96,8 @@ const volatile __u64 ipft_idle_ns = 2000000000ULL;
 struct ipft_tracked {
 	__u64 id;
 	__u64 parent;
-	__u64 last_seen;
+	__u64 last_seen; /* read by userspace at offset 16 (src/session.rs) */
+	__u64 shape;	 /* ipft_shape() at the last snapshot (--snaplen) */
 };
 
 struct {
@@ -269,6 +298,126 @@ static __always_inline void ipft_clone_return(__u64 ret)
 	}
 }
 
+/* A packet's record with a snapshot, built here for the perf buffer. */
+struct ipft_snap_record {
+	struct ipft_event ev;
+	struct ipft_snapshot snap;
+	__u8 data[IPFT_SNAPLEN_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ipft_snap_record);
+} ipft_snap_scratch SEC(".maps");
+
+/*
+ * What a new snapshot is taken on: the length and where the headers are.
+ * NAT, encapsulation, segmentation and the MAC header push all change it.
+ */
+static __always_inline __u64 ipft_shape(struct sk_buff *skb)
+{
+	__u64 len = BPF_CORE_READ(skb, len);
+	__u64 mac = BPF_CORE_READ(skb, mac_header);
+	__u64 net = BPF_CORE_READ(skb, network_header);
+
+	return len | net << 32 | mac << 48;
+}
+
+/*
+ * Fills a snapshot header and copies the bytes into `data` (room for
+ * ipft_snaplen bytes). From the MAC header when the skb has an Ethernet-sized
+ * one before its network header, else from the network header when that
+ * starts an IPv4 or IPv6 packet. Only the linear part is copied. Returns 0
+ * when there is nothing to capture.
+ */
+static __always_inline int ipft_snapshot(struct sk_buff *skb, struct ipft_snapshot *snap,
+					 __u8 *data)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u32 off_data = BPF_CORE_READ(skb, data) - head;
+	__u32 mac = BPF_CORE_READ(skb, mac_header);
+	__u32 net = BPF_CORE_READ(skb, network_header);
+	__u32 tail = BPF_CORE_READ(skb, tail);
+	__u32 len = BPF_CORE_READ(skb, len);
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	__u32 start;
+	__u64 cap;
+	__u8 version = 0;
+
+	if (mac != 0xffff && net != 0xffff && net >= mac + 14) {
+		start = mac;
+		snap->link = IPFT_LINK_ETHERNET;
+	} else if (net != 0xffff) {
+		start = net;
+		snap->link = IPFT_LINK_RAW;
+		bpf_probe_read_kernel(&version, 1, head + start);
+		if (version >> 4 != 4 && version >> 4 != 6)
+			return 0;
+	} else {
+		return 0;
+	}
+	if (tail <= start)
+		return 0;
+	cap = (__u64)tail - start;
+	/* The caller checked ipft_snaplen <= IPFT_SNAPLEN_MAX; the verifier knows its value. */
+	if (cap > ipft_snaplen)
+		cap = ipft_snaplen;
+	/* Keep clang from folding the bound away from the read it guards. */
+	asm volatile("" : "+r"(cap));
+	if (bpf_probe_read_kernel(data, cap, head + start) != 0)
+		return 0;
+	snap->cap_len = cap;
+	snap->_pad = 0;
+	snap->wire_len = (__s64)len + off_data - start > cap ? len + off_data - start : cap;
+	__builtin_memset(snap->ifname, 0, sizeof(snap->ifname));
+	if (dev)
+		bpf_probe_read_kernel_str(snap->ifname, sizeof(snap->ifname), dev->name);
+	return 1;
+}
+
+/* Sends `ev` with a snapshot of `skb`; false if none could be taken. */
+static __always_inline int ipft_submit_snapshot(void *ctx, struct ipft_event *ev,
+						struct sk_buff *skb)
+{
+	__u32 size = sizeof(struct ipft_event) + sizeof(struct ipft_snapshot) + ipft_snaplen;
+	struct ipft_snap_record *rec;
+	__u32 zero = 0;
+
+	if (ipft_snaplen > IPFT_SNAPLEN_MAX)
+		return 0;
+	if (ipft_use_ringbuf) {
+		rec = bpf_ringbuf_reserve(&ipft_ring,
+					  sizeof(struct ipft_event) + sizeof(struct ipft_snapshot) +
+						  ipft_snaplen,
+					  0);
+		if (!rec) {
+			ipft_count(IPFT_COUNT_EVENTS);
+			ipft_count(IPFT_COUNT_LOST);
+			return 1;
+		}
+		if (!ipft_snapshot(skb, &rec->snap, rec->data)) {
+			bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
+			return 0;
+		}
+		ipft_count(IPFT_COUNT_EVENTS);
+		__builtin_memcpy(&rec->ev, ev, sizeof(*ev));
+		bpf_ringbuf_submit(rec, bpf_ringbuf_query(&ipft_ring, BPF_RB_AVAIL_DATA) >=
+							ipft_ring_wakeup ?
+						BPF_RB_FORCE_WAKEUP :
+						BPF_RB_NO_WAKEUP);
+		return 1;
+	}
+	rec = bpf_map_lookup_elem(&ipft_snap_scratch, &zero);
+	if (!rec || !ipft_snapshot(skb, &rec->snap, rec->data))
+		return 0;
+	ipft_count(IPFT_COUNT_EVENTS);
+	__builtin_memcpy(&rec->ev, ev, sizeof(*ev));
+	bpf_perf_event_output(ctx, &ipft_events, BPF_F_CURRENT_CPU, rec, size);
+	return 1;
+}
+
 static __always_inline void ipft_submit(void *ctx, struct ipft_event *ev)
 {
 	ipft_count(IPFT_COUNT_EVENTS);
@@ -289,17 +438,26 @@ static __always_inline void ipft_submit(void *ctx, struct ipft_event *ev)
  * Finds the packet id of `skb`: its tracked id, or a new one if its mark
  * matches. Returns 0 when the skb is not traced.
  */
-static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u64 *parent)
+static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u64 *parent,
+					    int *snapshot)
 {
 	struct ipft_tracked *t, fresh = {};
-	__u64 key = (__u64)skb;
+	__u64 key = (__u64)skb, shape;
 
-	if (!ipft_track)
+	if (!ipft_track) {
+		*snapshot = ipft_snaplen != 0;
 		return ipft_mark_matches(skb) ? key : 0;
+	}
 	t = bpf_map_lookup_elem(&ipft_tracked, &key);
 	if (t && now - t->last_seen <= ipft_idle_ns) {
 		t->last_seen = now;
 		*parent = t->parent;
+		if (ipft_snaplen) {
+			shape = ipft_shape(skb);
+			/* A clone's first event has shape 0: always a snapshot. */
+			*snapshot = shape != t->shape;
+			t->shape = shape;
+		}
 		return t->id;
 	}
 
@@ -310,6 +468,10 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u6
 	}
 	fresh.id = ipft_new_id();
 	fresh.last_seen = now;
+	if (ipft_snaplen) {
+		fresh.shape = ipft_shape(skb);
+		*snapshot = 1;
+	}
 	if (bpf_map_update_elem(&ipft_tracked, &key, &fresh, BPF_ANY) != 0)
 		ipft_count(IPFT_COUNT_TRACK_FULL);
 	return fresh.id;
@@ -320,6 +482,8 @@ static __always_inline int ipft_trace(void *ctx, struct sk_buff *skb, __u64 prob
 {
 	struct ipft_event ev;
 	__u64 now, id, parent = 0;
+	struct net_device *dev;
+	int snapshot = 0;
 
 	if (!skb)
 		return 0;
@@ -350,7 +514,7 @@ static __always_inline int ipft_trace(void *ctx, struct sk_buff *skb, __u64 prob
 			parent = pkt->parent;
 			bpf_map_delete_elem(&ipft_calls, &call);
 		} else {
-			id = ipft_packet_id(skb, now, &parent);
+			id = ipft_packet_id(skb, now, &parent, &snapshot);
 			if (!id)
 				return 0;
 			fresh.id = id;
@@ -358,7 +522,7 @@ static __always_inline int ipft_trace(void *ctx, struct sk_buff *skb, __u64 prob
 			bpf_map_update_elem(&ipft_calls, &call, &fresh, BPF_ANY);
 		}
 	} else {
-		id = ipft_packet_id(skb, now, &parent);
+		id = ipft_packet_id(skb, now, &parent, &snapshot);
 		if (!id)
 			return 0;
 	}
@@ -371,11 +535,19 @@ static __always_inline int ipft_trace(void *ctx, struct sk_buff *skb, __u64 prob
 	ev.probe_id = probe & IPFT_PROBE_ID_MASK;
 	ev.processor_id = bpf_get_smp_processor_id();
 	ev.is_return = is_return;
+	ev.mark = BPF_CORE_READ(skb, mark);
+	ev.len = BPF_CORE_READ(skb, len);
+	dev = BPF_CORE_READ(skb, dev);
+	if (dev) {
+		ev.ifindex = BPF_CORE_READ(dev, ifindex);
+		ev.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	}
 
 	if (module(ctx, skb, ev.data) == 0) {
 		if ((probe & IPFT_PROBE_FORGET) && ipft_forget(skb))
 			ev.flags |= IPFT_EVENT_END;
-		ipft_submit(ctx, &ev);
+		if (!snapshot || !ipft_submit_snapshot(ctx, &ev, skb))
+			ipft_submit(ctx, &ev);
 	} else if (probe & IPFT_PROBE_FORGET) {
 		ipft_forget(skb);
 	}

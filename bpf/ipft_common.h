@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Types shared by ipft's BPF programs and its userspace.
- * Keep in sync with src/event/raw.rs (sizes are asserted on both sides).
+ * Keep in sync with src/event/raw.rs (sizes are asserted on both sides) and
+ * IPFT_SNAPLEN_MAX with MAX_SNAPLEN in src/cli.rs.
  */
 #ifndef __IPFT_COMMON_H__
 #define __IPFT_COMMON_H__
@@ -42,10 +43,32 @@ struct ipft_event {
 	__u8 _pad1[2];
 	__u64 skb;		/* the struct sk_buff pointer */
 	__u64 parent;		/* id of the packet this one was cloned from, or 0 */
-	__u8 _pad2[16];
+	__u32 mark;		/* skb->mark at this hook */
+	__u32 len;		/* skb->len at this hook */
+	__u32 ifindex;		/* skb->dev->ifindex, 0 without a device */
+	__u32 netns;		/* the device's network namespace inode, 0 if unknown */
 	__u8 data[IPFT_DATA_SIZE]; /* filled by the extension's module() */
 };
 
 _Static_assert(sizeof(struct ipft_event) == 128, "struct ipft_event must be 128 bytes");
+
+/*
+ * --snaplen: some events carry the packet's first bytes after the 128-byte
+ * event (in the same ring buffer record), behind this header. cap_len bytes
+ * follow it; the record may be longer (its size is fixed per run).
+ */
+#define IPFT_SNAPLEN_MAX 2048
+#define IPFT_LINK_ETHERNET 0 /* bytes start at the MAC header */
+#define IPFT_LINK_RAW 1	     /* bytes start at the network header (IPv4/IPv6) */
+
+struct ipft_snapshot {
+	__u16 cap_len;	/* bytes captured */
+	__u8 link;	/* IPFT_LINK_* */
+	__u8 _pad;
+	__u32 wire_len; /* the packet's length from the first captured byte */
+	char ifname[16]; /* skb->dev->name, empty without a device */
+};
+
+_Static_assert(sizeof(struct ipft_snapshot) == 24, "struct ipft_snapshot must be 24 bytes");
 
 #endif /* __IPFT_COMMON_H__ */

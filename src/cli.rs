@@ -32,10 +32,31 @@ impl fmt::Display for BackendKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputKind {
-    /// Per-packet groups printed at exit
+    /// Per-packet blocks, each printed once the packet is finished (freed, or idle for
+    /// --idle-timeout) and the rest at exit; with --no-track all at exit
     Aggregate,
     /// One JSON object per event, as it happens
     Json,
+    /// pcapng packets for Wireshark/tshark (needs --snaplen): one per packet snapshot,
+    /// commented with the packet id, hook and path; refused on a terminal
+    Pcapng,
+}
+
+/// How timestamps are printed (text and JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimeFormat {
+    /// CLOCK_MONOTONIC nanoseconds, as ipftrace2 (matches dmesg and bpf_ktime_get_ns)
+    Monotonic,
+    /// Wall-clock time, RFC 3339 in UTC with nanoseconds (matches tcpdump and logs)
+    Wall,
+    /// Nanoseconds since the first event
+    Relative,
+}
+
+impl fmt::Display for TimeFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.to_possible_value().unwrap().get_name())
+    }
 }
 
 impl fmt::Display for OutputKind {
@@ -64,10 +85,17 @@ Packets are selected by their mark: mark them first (iptables -j MARK, nft meta 
 tc skbedit, SO_MARK, ping -m) and give ipft the same mark. A packet is traced when
 (skb->mark & MASK) == (MARK & MASK).
 
+Recording: -w FILE writes every record to an events file (zstd, self-describing) while
+tracing; --read FILE prints it again later, anywhere, without root, BPF or kernel BTF, with
+any -o, -t, --timestamp, -r/--module-regex (hook names) and -m/--mask (recorded marks).
+
 Examples:
-  ipft -m 0xdeadbeef                       trace marked packets, print paths on Ctrl-C
+  ipft -m 0xdeadbeef                       trace marked packets, print each path once done
   ipft -m 0x100 --mask 0xf00 -o json       any mark with 0x1 in bits 8-11, as JSON lines
   ipft -m 1 -r '^ip_' --module-regex vmlinux
+  ipft -m 1 -w trace.ipft --snaplen 128    record (and print) events with packet bytes
+  ipft --read trace.ipft -o json --timestamp wall
+  ipft --read trace.ipft -o pcapng | tshark -r -
   ipft -l -r tcp                           list candidate hooks and exit
   ping -m 3735928559 10.0.0.1              (3735928559 = 0xdeadbeef)";
 
@@ -99,7 +127,8 @@ pub struct Args {
     #[arg(short = 'l', long)]
     pub list: bool,
 
-    /// Trace packets carrying this mark (decimal, 0x hex or 0 octal) [required unless -l]
+    /// Trace packets carrying this mark (decimal, 0x hex or 0 octal) [required unless -l
+    /// or --read; with --read, keep the packets whose first recorded event carries it]
     #[arg(short = 'm', long, value_name = "NUMBER", value_parser = parse_u32_strtoul)]
     pub mark: Option<u32>,
 
@@ -136,6 +165,26 @@ pub struct Args {
     /// Print debug messages, libbpf's log and the option values
     #[arg(short = 'v', long)]
     pub verbose: bool,
+
+    /// Also write every record to this events file (zstd-compressed, self-describing,
+    /// readable with --read on any machine); checked before anything is attached
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// Print an events file written by -w instead of tracing (no root, BPF or kernel BTF
+    /// needed); -o, -t, --timestamp, -r, --module-regex, -m and --mask apply
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["write", "list", "backend", "extension", "snaplen"])]
+    pub read: Option<PathBuf>,
+
+    /// Copy the first NUMBER bytes of each packet (from its MAC header, or its network
+    /// header where it has none yet) into its events: at its first event and wherever
+    /// its length or headers change. 0 copies nothing. Needed by -o pcapng
+    #[arg(long, value_name = "NUMBER", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=MAX_SNAPLEN as i64))]
+    pub snaplen: u16,
+
+    /// Timestamps in text and JSON output
+    #[arg(long, value_name = "CLOCK", default_value = "monotonic")]
+    pub timestamp: TimeFormat,
 
     /// Pages per CPU for the perf buffer; also sizes the ring buffer (pages x CPUs)
     #[arg(long, value_name = "NUMBER", default_value_t = 8)]
@@ -191,6 +240,9 @@ pub struct Args {
     pub transport: Option<TransportKind>,
 }
 
+/// The largest --snaplen (`IPFT_SNAPLEN_MAX` in `bpf/ipft_common.h`).
+pub const MAX_SNAPLEN: u16 = 2048;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GenTarget {
     /// A complete minimal extension in C
@@ -233,16 +285,24 @@ pub struct PerfOptions {
     pub wakeup_events: u32,
 }
 
+/// What this invocation does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    Trace,
+    List,
+    Read(PathBuf),
+    Gen(GenTarget),
+    EmitObject(PathBuf),
+    Man,
+    Completions(clap_complete::Shell),
+}
+
 /// Validated configuration.
 #[derive(Debug)]
 pub struct Config {
-    pub man: bool,
-    pub completions: Option<clap_complete::Shell>,
+    pub mode: Mode,
     pub backend: Option<BackendKind>,
     pub extension: Option<PathBuf>,
-    pub emit_object: Option<PathBuf>,
-    pub gen: Option<GenTarget>,
-    pub list: bool,
     pub mark: u32,
     pub mask: u32,
     pub regex: Option<Regex>,
@@ -257,6 +317,11 @@ pub struct Config {
     pub track: bool,
     pub track_map_size: u32,
     pub idle_timeout: std::time::Duration,
+    /// The mark was given (always when tracing; optional with --read).
+    pub mark_given: bool,
+    pub write: Option<PathBuf>,
+    pub snaplen: u16,
+    pub timestamp: TimeFormat,
 }
 
 /// A command-line mistake: exit status 2.
@@ -287,11 +352,22 @@ fn summary_line(s: &str) -> String {
 
 impl Args {
     pub fn into_config(self) -> Result<Config, UsageError> {
-        let exits_early = self.list
-            || self.gen.is_some()
-            || self.man
-            || self.completions.is_some()
-            || self.emit_object.is_some();
+        let mode = if self.man {
+            Mode::Man
+        } else if let Some(shell) = self.completions {
+            Mode::Completions(shell)
+        } else if let Some(target) = self.gen {
+            Mode::Gen(target)
+        } else if let Some(path) = &self.emit_object {
+            Mode::EmitObject(path.clone())
+        } else if self.list {
+            Mode::List
+        } else if let Some(path) = &self.read {
+            Mode::Read(path.clone())
+        } else {
+            Mode::Trace
+        };
+        let exits_early = mode != Mode::Trace;
         let mark = match (self.mark, exits_early) {
             (Some(0), _) => {
                 return Err(UsageError(
@@ -332,6 +408,11 @@ impl Args {
                 "--perf-sample-period and --perf-wakeup-events must be at least 1".into(),
             ));
         }
+        if self.output == OutputKind::Pcapng && mode == Mode::Trace && self.snaplen == 0 {
+            return Err(UsageError(
+                "-o pcapng needs packet bytes: add --snaplen (e.g. --snaplen 256)".into(),
+            ));
+        }
         if let (Tracer::FunctionGraph, Some(b)) = (self.tracer, self.backend) {
             if b != BackendKind::Ftrace {
                 return Err(UsageError(format!(
@@ -340,13 +421,13 @@ impl Args {
             }
         }
         Ok(Config {
-            man: self.man,
-            completions: self.completions,
+            mode,
+            mark_given: self.mark.is_some(),
+            write: self.write,
+            snaplen: self.snaplen,
+            timestamp: self.timestamp,
             backend: self.backend,
             extension: self.extension,
-            emit_object: self.emit_object,
-            gen: self.gen,
-            list: self.list,
             mark,
             mask: self.mask,
             regex: compile_regex("-r/--regex", &self.regex)?,
@@ -435,6 +516,24 @@ mod tests {
         assert!(config(&["-m", "1", "-r", "("])
             .unwrap_err()
             .contains("invalid -r/--regex"));
+    }
+
+    #[test]
+    fn modes_and_recording_options() {
+        assert_eq!(config(&["-m", "1"]).unwrap().mode, Mode::Trace);
+        assert_eq!(config(&["-l"]).unwrap().mode, Mode::List);
+        let c = config(&["--read", "t.ipft", "-o", "json"]).unwrap();
+        assert_eq!(c.mode, Mode::Read("t.ipft".into()));
+        assert!(!c.mark_given, "--read needs no mark");
+        assert!(config(&["--read", "t", "-w", "u"]).is_err());
+        assert!(config(&["--read", "t", "-b", "kprobe"]).is_err());
+        let e = config(&["-m", "1", "-o", "pcapng"]).unwrap_err();
+        assert!(e.contains("--snaplen"), "{e}");
+        assert!(config(&["-m", "1", "-o", "pcapng", "--snaplen", "96"]).is_ok());
+        assert!(config(&["--read", "t", "-o", "pcapng"]).is_ok());
+        assert!(config(&["-m", "1", "--snaplen", "5000"]).is_err());
+        let c = config(&["-m", "1", "-w", "x", "--timestamp", "wall"]).unwrap();
+        assert_eq!((c.write, c.timestamp), (Some("x".into()), TimeFormat::Wall));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! ipft as a library: the binary (`main.rs`) is a thin shell over these
 //! modules, and tests and fuzz targets reach the parsers directly.
-//! Read `run.rs` first: it is the whole pipeline on one screen.
+//! Read `run.rs` first: it is the whole pipeline on one screen, then
+//! `plan.rs`, `session.rs` and `stream.rs`.
 
 pub mod attach;
 pub mod btf;
@@ -12,6 +13,11 @@ pub mod ext;
 pub mod load;
 pub mod logger;
 pub mod output;
+pub mod plan;
 pub mod preflight;
+pub mod replay;
 pub mod run;
+pub mod session;
+pub mod signals;
+pub mod stream;
 pub mod version;

@@ -4,6 +4,7 @@
 //! `run.rs` and maps the outcome to an exit code: 0 ok, 1 runtime failure,
 //! 2 usage error.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -53,43 +54,52 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if config.man || config.completions.is_some() {
-        let cmd = cli::Args::command().long_version(version::long());
-        let result = match config.completions {
-            Some(shell) => {
-                clap_complete::generate(shell, &mut cmd.clone(), "ipft", &mut std::io::stdout());
-                Ok(())
+    let written = match &config.mode {
+        cli::Mode::Man | cli::Mode::Completions(_) => {
+            let mut cmd = cli::Args::command().long_version(version::long());
+            let out = &mut std::io::stdout();
+            match config.mode {
+                cli::Mode::Completions(shell) => {
+                    clap_complete::generate(shell, &mut cmd, "ipft", out);
+                    Ok(())
+                }
+                _ => clap_mangen::Man::new(cmd).render(out),
             }
-            None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout()),
-        };
-        return match result {
+        }
+        cli::Mode::Gen(cli::GenTarget::BpfModuleHeader) => {
+            std::io::stdout().write_all(ext::HEADER.as_bytes())
+        }
+        cli::Mode::Gen(cli::GenTarget::BpfModuleSkeleton) => {
+            std::io::stdout().write_all(ext::skeleton().as_bytes())
+        }
+        cli::Mode::EmitObject(out) => {
+            let src = config.extension.as_deref().unwrap_or(out);
+            let written = ext::Extension::open(src).and_then(|e| {
+                std::fs::write(out, &e.object)
+                    .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", out.display()))
+            });
+            return match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("ipft: {e:#}");
+                    ExitCode::from(1)
+                }
+            };
+        }
+        cli::Mode::Trace | cli::Mode::List | cli::Mode::Read(_) => Ok(()),
+    };
+    if !matches!(
+        config.mode,
+        cli::Mode::Trace | cli::Mode::List | cli::Mode::Read(_)
+    ) {
+        return match written.and_then(|_| std::io::stdout().flush()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("ipft: {e}");
+                eprintln!("ipft: cannot write to stdout: {e}");
                 ExitCode::from(1)
             }
         };
-    }
-    if let (Some(out), Some(src)) = (&config.emit_object, &config.extension) {
-        let written = ext::Extension::open(src).and_then(|e| {
-            std::fs::write(out, &e.object)
-                .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", out.display()))
-        });
-        return match written {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("ipft: {e:#}");
-                ExitCode::from(1)
-            }
-        };
-    }
-    if let Some(target) = config.gen {
-        match target {
-            cli::GenTarget::BpfModuleHeader => print!("{}", ext::HEADER),
-            cli::GenTarget::BpfModuleSkeleton => print!("{}", ext::skeleton()),
-        }
-        return ExitCode::SUCCESS;
     }
     match run::run(config) {
         Ok(()) => ExitCode::SUCCESS,

@@ -63,6 +63,10 @@ fn bad_extension_objects_are_refused_with_one_line() {
         ("bitfield.bpf.c", "member 'a' is a bitfield"),
         ("hex_on_array.bpf.c", "needs an integer member"),
         ("nested_struct.bpf.c", "nested structs"),
+        (
+            "reserved_key.bpf.c",
+            "member 'timestamp' has the name of one of ipft's own JSON keys",
+        ),
     ] {
         let obj = common::compile_bpf(&bad.join(src)).unwrap();
         refused(&obj, needle);

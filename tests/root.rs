@@ -28,13 +28,15 @@ const RECV_SIDE: &[&str] = &[
     "icmp_send",
 ];
 
+/// Every record after the stream's format line (which must come first).
 fn parse_json(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"))
-        })
-        .collect()
+    let mut records = stdout.lines().map(|l| {
+        serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"))
+    });
+    let head = records.next().expect("a JSON stream has its format line");
+    assert_eq!(head["format_version"], 1, "{head}");
+    assert_eq!(head["clock"], "monotonic", "{head}");
+    records.collect()
 }
 
 fn in_window(events: &[Value], (from, to): (u64, u64)) -> Vec<&Value> {

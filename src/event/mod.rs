@@ -1,8 +1,11 @@
 //! # Events
 //!
-//! Kernel bytes in ([`raw`]), transport from the BPF maps ([`transport`]), and
-//! the model every printer reads ([`model`]).
+//! Kernel bytes in ([`raw`]), transport from the BPF maps ([`transport`]),
+//! decoding into the model every consumer reads ([`decode`], [`model`]), and
+//! the events file that records the raw stream ([`file`]).
 
+pub mod decode;
+pub mod file;
 pub mod model;
 pub mod raw;
 pub mod transport;

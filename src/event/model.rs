@@ -1,9 +1,14 @@
 //! # Event model
 //!
-//! What the printers see: events with their hook resolved to a module and
-//! function name, and extension data decoded into typed fields. No I/O here.
+//! The one stream every consumer reads: [`Record`]s, made from kernel bytes
+//! by [`super::decode`] (live) or read back from an events file
+//! ([`super::file`]). An [`Event`] has its hook resolved to a module and
+//! function name and its extension data decoded into typed [`Field`]s. No
+//! I/O here.
 
 use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
 
 /// A decoded extension value (produced by extension decoding).
 #[derive(Debug, Clone, PartialEq)]
@@ -36,11 +41,43 @@ impl std::fmt::Display for Value {
     }
 }
 
+/// Numbers stay numbers and booleans booleans; everything else is its text.
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Unsigned(v) => s.serialize_u64(*v),
+            Value::Signed(v) => s.serialize_i64(*v),
+            Value::Bool(v) => s.serialize_bool(*v),
+            other => s.collect_str(other),
+        }
+    }
+}
+
 /// One extension member of one event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
     pub name: Arc<str>,
     pub value: Value,
+}
+
+/// How a packet's bytes start in a [`Snapshot`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinkType {
+    /// From the MAC (Ethernet) header.
+    Ethernet,
+    /// From the network header (no MAC header yet, or none at all).
+    Raw,
+}
+
+/// The first bytes of a packet as one hook saw it (`--snaplen`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub link: LinkType,
+    /// The packet's length from the first captured byte on.
+    pub wire_len: u32,
+    /// The name of the device the skb had (empty: none).
+    pub ifname: String,
+    pub data: Vec<u8>,
 }
 
 /// One hit of one hook by one packet.
@@ -55,10 +92,50 @@ pub struct Event {
     pub parent: u64,
     /// The packet's skb was freed after this event.
     pub end: bool,
+    /// CLOCK_MONOTONIC nanoseconds.
     pub timestamp: u64,
     pub cpu: u32,
     pub module: Arc<str>,
     pub function: Arc<str>,
     pub is_return: bool,
+    /// `skb->mark`, `skb->len`, the device's ifindex (0: none) and its
+    /// network namespace inode (0: unknown) at this hook.
+    pub mark: u32,
+    pub len: u32,
+    pub ifindex: u32,
+    pub netns: u32,
     pub ext: Vec<Field>,
+    /// The packet's first bytes, where `--snaplen` asked for them and the
+    /// packet was new or had changed since its last snapshot.
+    pub snapshot: Option<Snapshot>,
 }
+
+/// Everything the kernel side tells userspace, in stream order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// A traced hit.
+    Event(Event),
+    /// `new` events were lost since the last such record (`total` since start).
+    Lost { new: u64, total: u64 },
+    /// `new` hits of matching packets found the tracking map full.
+    TrackingFull { new: u64, total: u64 },
+    /// The skb at `skb` was freed outside the traced hooks.
+    SkbFreed { skb: u64, timestamp: u64 },
+    /// The clock advanced to `now` (CLOCK_MONOTONIC ns) with nothing else
+    /// to say: what lets packets finish by idleness, live or read back.
+    Tick { now: u64 },
+}
+
+/// ipft's own keys in a JSON event, in order; extension members may not
+/// reuse them (checked when the extension is opened).
+pub const RESERVED_KEYS: &[&str] = &[
+    "packet_id",
+    "timestamp",
+    "processor_id",
+    "module",
+    "function",
+    "is_return",
+    "skb",
+    "parent",
+    "packet",
+];

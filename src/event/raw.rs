@@ -1,14 +1,17 @@
 //! # Raw events
 //!
 //! The 128-byte record the BPF programs emit, mirrored from
-//! `bpf/ipft_common.h` (keep in sync; the size is asserted below and in C).
+//! `bpf/ipft_common.h` (keep in sync; the size is asserted below and in C),
+//! with the optional packet snapshot after it, and [`RawRecord`]: the
+//! undecoded stream that the events file stores and [`super::decode`] turns
+//! into [`super::model::Record`]s.
 
 /// Size of the extension area at the end of every event.
 pub const DATA_SIZE: usize = 64;
 
-/// `struct ipft_event` as it arrives from the kernel (native endian).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
+/// `struct ipft_event` as it arrives from the kernel (native endian), and
+/// what followed it in the same record (`struct ipft_snapshot` and bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawEvent {
     pub packet_id: u64,
     pub tstamp: u64,
@@ -19,8 +22,23 @@ pub struct RawEvent {
     pub _pad1: [u8; 2],
     pub skb: u64,
     pub parent: u64,
-    pub _pad2: [u8; 16],
+    pub mark: u32,
+    pub len: u32,
+    pub ifindex: u32,
+    pub netns: u32,
     pub data: [u8; DATA_SIZE],
+    /// Bytes after the 128-byte head: empty, or a snapshot.
+    pub tail: Vec<u8>,
+}
+
+/// The undecoded stream: kernel records and the counters and clock that the
+/// stream loop adds. What the events file stores, record for record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawRecord {
+    Event(RawEvent),
+    Lost { new: u64, total: u64 },
+    TrackingFull { new: u64, total: u64 },
+    Tick { now: u64 },
 }
 
 /// `flags`: the packet's skb was freed after this event.
@@ -29,25 +47,67 @@ pub const EVENT_END: u8 = 1 << 0;
 pub const EVENT_SILENT: u8 = 1 << 1;
 
 pub const RAW_EVENT_SIZE: usize = 128;
-const _: () = assert!(std::mem::size_of::<RawEvent>() == RAW_EVENT_SIZE);
+
+/// `struct ipft_snapshot`: the header of the bytes after the event
+/// (`cap_len` u16, `link` u8, pad, `wire_len` u32, `ifname` char[16]).
+pub const SNAPSHOT_HEADER: usize = 24;
+/// `ipft_snapshot.link`: bytes start at the MAC header / network header.
+pub const LINK_ETHERNET: u8 = 0;
+pub const LINK_RAW: u8 = 1;
+
+/// A snapshot in a record's tail.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RawSnapshot<'a> {
+    pub link: u8,
+    pub wire_len: u32,
+    /// The device name, NUL-padded.
+    pub ifname: &'a [u8],
+    pub data: &'a [u8],
+}
+
+pub fn parse_snapshot(tail: &[u8]) -> Option<RawSnapshot<'_>> {
+    let head = tail.get(..SNAPSHOT_HEADER)?;
+    let cap_len = u16::from_ne_bytes([head[0], head[1]]) as usize;
+    let ifname = &head[8..24];
+    let end = ifname.iter().position(|&b| b == 0).unwrap_or(ifname.len());
+    Some(RawSnapshot {
+        link: head[2],
+        wire_len: u32::from_ne_bytes(head[4..8].try_into().unwrap()),
+        ifname: &ifname[..end],
+        data: tail.get(SNAPSHOT_HEADER..SNAPSHOT_HEADER + cap_len)?,
+    })
+}
 
 impl RawEvent {
     /// Decodes a record; `None` if `bytes` is shorter than one event.
-    pub fn parse(bytes: &[u8]) -> Option<RawEvent> {
-        let bytes = bytes.get(..RAW_EVENT_SIZE)?;
+    pub fn parse(record: &[u8]) -> Option<RawEvent> {
+        let mut ev = Self::parse_head(record)?;
+        if record.len() > RAW_EVENT_SIZE {
+            ev.tail = record[RAW_EVENT_SIZE..].to_vec();
+        }
+        Some(ev)
+    }
+
+    fn parse_head(record: &[u8]) -> Option<RawEvent> {
+        let bytes = record.get(..RAW_EVENT_SIZE)?;
         let u64_at = |o: usize| u64::from_ne_bytes(bytes[o..o + 8].try_into().unwrap());
+        let u32_at = |o: usize| u32::from_ne_bytes(bytes[o..o + 4].try_into().unwrap());
         Some(RawEvent {
             packet_id: u64_at(0),
             tstamp: u64_at(8),
             probe_id: u64_at(16),
-            processor_id: u32::from_ne_bytes(bytes[24..28].try_into().unwrap()),
+            processor_id: u32_at(24),
             is_return: bytes[28],
             flags: bytes[29],
             _pad1: [0; 2],
             skb: u64_at(32),
             parent: u64_at(40),
-            _pad2: [0; 16],
+            mark: u32_at(48),
+            len: u32_at(52),
+            ifindex: u32_at(56),
+            netns: u32_at(60),
             data: bytes[64..128].try_into().unwrap(),
+            tail: Vec::new(),
         })
     }
 }
@@ -67,6 +127,10 @@ mod tests {
         b[29] = EVENT_END;
         b[32..40].copy_from_slice(&0xffff8dee8aea9700u64.to_ne_bytes());
         b[40..48].copy_from_slice(&9u64.to_ne_bytes());
+        b[48..52].copy_from_slice(&0xdeadbeefu32.to_ne_bytes());
+        b[52..56].copy_from_slice(&84u32.to_ne_bytes());
+        b[56..60].copy_from_slice(&2u32.to_ne_bytes());
+        b[60..64].copy_from_slice(&4026531840u32.to_ne_bytes());
         b[64] = 0xaa;
         b[127] = 0xbb;
         let ev = RawEvent::parse(&b).unwrap();
@@ -78,7 +142,30 @@ mod tests {
         assert_eq!(ev.flags, EVENT_END);
         assert_eq!(ev.skb, 0xffff8dee8aea9700);
         assert_eq!(ev.parent, 9);
+        assert_eq!(
+            (ev.mark, ev.len, ev.ifindex, ev.netns),
+            (0xdeadbeef, 84, 2, 4026531840)
+        );
         assert_eq!((ev.data[0], ev.data[63]), (0xaa, 0xbb));
+        assert!(ev.tail.is_empty());
         assert!(RawEvent::parse(&b[..127]).is_none());
+
+        // A snapshot after the head: 24-byte header, then the bytes.
+        b.extend(3u16.to_ne_bytes());
+        b.extend([LINK_RAW, 0]);
+        b.extend(60u32.to_ne_bytes());
+        b.extend(b"vB\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        b.extend([0x45, 0, 0x3c, 0xff]);
+        let ev = RawEvent::parse(&b).unwrap();
+        assert_eq!(
+            parse_snapshot(&ev.tail),
+            Some(RawSnapshot {
+                link: LINK_RAW,
+                wire_len: 60,
+                ifname: b"vB",
+                data: &[0x45, 0, 0x3c]
+            })
+        );
+        assert_eq!(parse_snapshot(&ev.tail[..26]), None, "cut short");
     }
 }

@@ -10,9 +10,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
 
 use crate::btf::{Btf, Kind};
-use crate::event::model::{Field, Value};
+use crate::event::model::{Field, Value, RESERVED_KEYS};
 use crate::event::raw::DATA_SIZE;
 
 const EVENT_STRUCT_VAR: &str = "__ipft_event_struct";
@@ -27,7 +28,7 @@ const INT_BOOL: u8 = 1 << 2;
 type Enumerators = Vec<(String, i64)>;
 
 /// How a member's bytes are read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Layout {
     Int {
         size: usize,
@@ -72,7 +73,7 @@ impl Layout {
 }
 
 /// The printer a decl tag asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Format {
     Default,
     Hex,
@@ -91,7 +92,7 @@ impl fmt::Display for Format {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct FieldSpec {
     name: Arc<str>,
     offset: usize,
@@ -99,8 +100,9 @@ struct FieldSpec {
     format: Format,
 }
 
-/// Decodes the extension's 64 bytes of every event.
-#[derive(Debug, Clone, Default)]
+/// Decodes the extension's 64 bytes of every event. Serializable: the
+/// events file carries it, so reading needs no extension object.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Decoder {
     fields: Vec<FieldSpec>,
 }
@@ -231,6 +233,12 @@ impl Decoder {
             }
             if m.bitfield_size != 0 || m.bit_offset % 8 != 0 {
                 bail!("member '{name}' is a bitfield; ipft reads whole bytes");
+            }
+            if RESERVED_KEYS.contains(&name) {
+                bail!(
+                    "member '{name}' has the name of one of ipft's own JSON keys ({}): rename it",
+                    RESERVED_KEYS.join(", ")
+                );
             }
             let layout = layout_of(btf, name, m.type_id)?;
             let offset = (m.bit_offset / 8) as usize;

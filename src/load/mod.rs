@@ -30,6 +30,8 @@ pub struct LoadConfig {
     pub track_map_size: u32,
     /// A tracked skb idle this long is treated as a new packet.
     pub idle_ns: u64,
+    /// Packet bytes copied into events (`--snaplen`); 0 copies none.
+    pub snaplen: u16,
 }
 
 /// The `.BTF` of an ELF object, parsed.
@@ -105,6 +107,7 @@ pub fn load(
             ("ipft_idle_ns", config.idle_ns),
             ("ipft_ring_wakeup", config.ring_wakeup),
             ("ipft_pair_exits", config.pair_exits as u64),
+            ("ipft_snaplen", config.snaplen as u64),
         ],
     )?;
     for mut map in open.maps_mut() {

@@ -16,9 +16,10 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
-use super::{text, Output};
+use super::text::{self, Clock};
+use super::Output;
 use crate::cli::Tracer;
-use crate::event::model::Event;
+use crate::event::model::{Event, Record};
 
 struct Group {
     events: Vec<Event>,
@@ -49,6 +50,7 @@ pub struct Aggregate {
     count: u64,
     tty_counter: bool,
     last_counter: Option<Instant>,
+    clock: Clock,
 }
 
 impl Aggregate {
@@ -57,8 +59,10 @@ impl Aggregate {
         tracer: Tracer,
         tty_counter: bool,
         live_idle: Option<Duration>,
+        clock: Clock,
     ) -> Aggregate {
         Aggregate {
+            clock,
             out,
             tracer,
             packets: HashMap::new(),
@@ -122,13 +126,13 @@ impl Aggregate {
         let mut depth = 0usize;
         for ev in &events {
             match self.tracer {
-                Tracer::Function => lines.push(text::function_line(ev)),
+                Tracer::Function => lines.push(text::function_line(ev, &self.clock)),
                 Tracer::FunctionGraph => {
                     if ev.is_return {
                         depth = depth.saturating_sub(1);
-                        lines.push(text::graph_line(ev, depth));
+                        lines.push(text::graph_line(ev, depth, &self.clock));
                     } else {
-                        lines.push(text::graph_line(ev, depth));
+                        lines.push(text::graph_line(ev, depth, &self.clock));
                         depth += 1;
                     }
                 }
@@ -196,9 +200,10 @@ impl Aggregate {
     }
 }
 
-impl Output for Aggregate {
-    fn on_event(&mut self, ev: Event) -> io::Result<()> {
+impl Aggregate {
+    fn on_event(&mut self, ev: Event) {
         self.count += 1;
+        self.clock.observe(ev.timestamp);
         let (id, end) = (ev.packet_id, ev.end);
         self.skbs.insert(ev.skb, id);
         let group = self.packets.entry(id).or_insert_with(|| Group {
@@ -212,17 +217,15 @@ impl Output for Aggregate {
         }
         group.events.push(ev);
         self.show_counter(false);
-        Ok(())
     }
 
-    fn on_skb_freed(&mut self, skb: u64) -> io::Result<()> {
+    fn on_skb_freed(&mut self, skb: u64) {
         if self.live_idle.is_none() {
-            return Ok(());
+            return;
         }
         if let Some(group) = self.skbs.get(&skb).and_then(|id| self.packets.get_mut(id)) {
             group.ended = Some(group.last_ts);
         }
-        Ok(())
     }
 
     fn on_tick(&mut self, now_ns: u64) -> io::Result<()> {
@@ -246,8 +249,16 @@ impl Output for Aggregate {
         let lines = self.take(done);
         self.print(lines)
     }
+}
 
-    fn on_lost(&mut self, _new: u64, _total: u64) -> io::Result<()> {
+impl Output for Aggregate {
+    fn record(&mut self, record: Record) -> io::Result<()> {
+        match record {
+            Record::Event(ev) => self.on_event(ev),
+            Record::SkbFreed { skb, .. } => self.on_skb_freed(skb),
+            Record::Tick { now } => return self.on_tick(now),
+            Record::Lost { .. } | Record::TrackingFull { .. } => {}
+        }
         Ok(())
     }
 
@@ -274,34 +285,14 @@ impl Output for Aggregate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::tests::Shared;
     use crate::output::text::tests::event;
-    use std::sync::{Arc, Mutex};
 
     fn ev(packet: u64, ts: u64, function: &str) -> Event {
         let mut e = event(ts, 0, "vmlinux", function);
         e.packet_id = packet;
         e.skb = 0xff00 + packet;
         e
-    }
-
-    /// A writer the test can read back.
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Shared {
-        fn text(&self) -> String {
-            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-        }
     }
 
     fn names(lines: &[String]) -> Vec<&str> {
@@ -313,14 +304,20 @@ mod tests {
 
     #[test]
     fn packets_ordered_by_first_event_and_events_by_time() {
-        let mut agg = Aggregate::new(Box::new(io::sink()), Tracer::Function, false, None);
+        let mut agg = Aggregate::new(
+            Box::new(io::sink()),
+            Tracer::Function,
+            false,
+            None,
+            Clock::monotonic(),
+        );
         for e in [
             ev(2, 30, "c"),
             ev(1, 20, "b"),
             ev(2, 10, "a"),
             ev(1, 40, "d"),
         ] {
-            agg.on_event(e).unwrap();
+            agg.on_event(e);
         }
         let lines = agg.render();
         assert_eq!(
@@ -332,8 +329,14 @@ mod tests {
     #[test]
     fn exit_output_matches_ipftrace2_layout() {
         let out = Shared::default();
-        let mut agg = Aggregate::new(Box::new(out.clone()), Tracer::Function, false, None);
-        agg.on_event(ev(1, 5, "ip_rcv")).unwrap();
+        let mut agg = Aggregate::new(
+            Box::new(out.clone()),
+            Tracer::Function,
+            false,
+            None,
+            Clock::monotonic(),
+        );
+        agg.on_event(ev(1, 5, "ip_rcv"));
         agg.finish().unwrap();
         let text = out.text();
         assert!(
@@ -350,6 +353,7 @@ mod tests {
             Tracer::Function,
             false,
             Some(Duration::from_secs(1)),
+            Clock::monotonic(),
         );
         (out, agg)
     }
@@ -357,13 +361,13 @@ mod tests {
     #[test]
     fn live_mode_prints_finished_packets_and_forgets_them() {
         let (out, mut agg) = live();
-        agg.on_event(ev(1, 10, "a")).unwrap();
+        agg.on_event(ev(1, 10, "a"));
         let mut last = ev(1, 20, "freed_here");
         last.end = true;
-        agg.on_event(last).unwrap();
+        agg.on_event(last);
         let mut exit_after_free = ev(1, 25, "exit_after_free");
         exit_after_free.is_return = true;
-        agg.on_event(exit_after_free).unwrap();
+        agg.on_event(exit_after_free);
         agg.on_tick(20 + END_GRACE_NS / 2).unwrap();
         assert!(
             !out.text().contains("freed_here"),
@@ -384,15 +388,14 @@ mod tests {
             "and forgotten"
         );
 
-        agg.on_event(ev(2, 1_000, "idle")).unwrap();
+        agg.on_event(ev(2, 1_000, "idle"));
         agg.on_tick(1_000 + 500_000_000).unwrap();
         assert!(!out.text().contains("idle"), "not idle yet");
         agg.on_tick(1_000 + 1_500_000_000).unwrap();
         assert!(out.text().contains("idle"), "printed once idle");
 
-        agg.on_event(ev(3, 5_000_000_000, "freed_elsewhere"))
-            .unwrap();
-        agg.on_skb_freed(0xff00 + 3).unwrap();
+        agg.on_event(ev(3, 5_000_000_000, "freed_elsewhere"));
+        agg.on_skb_freed(0xff00 + 3);
         agg.on_tick(5_000_000_000 + END_GRACE_NS + 1).unwrap();
         assert!(out.text().contains("freed_elsewhere"));
         assert_eq!(out.text().matches("Timestamp").count(), 1, "one header");
@@ -403,13 +406,13 @@ mod tests {
     #[test]
     fn clones_name_their_parent_by_first_timestamp() {
         let (out, mut agg) = live();
-        agg.on_event(ev(1, 100, "skb_clone")).unwrap();
+        agg.on_event(ev(1, 100, "skb_clone"));
         let mut clone = ev(2, 150, "dev_queue_xmit_nit");
         clone.parent = 1;
-        agg.on_event(clone.clone()).unwrap();
+        agg.on_event(clone.clone());
         let mut orphan = ev(3, 160, "packet_rcv");
         orphan.parent = 0x42;
-        agg.on_event(orphan).unwrap();
+        agg.on_event(orphan);
         agg.finish().unwrap();
         let text = out.text();
         let lines: Vec<&str> = text.lines().collect();
@@ -421,9 +424,9 @@ mod tests {
         let (out, mut agg) = live();
         let mut parent = ev(1, 100, "kfree_skbmem");
         parent.end = true;
-        agg.on_event(parent).unwrap();
+        agg.on_event(parent);
         agg.on_tick(100 + END_GRACE_NS + 1).unwrap();
-        agg.on_event(clone).unwrap();
+        agg.on_event(clone);
         agg.finish().unwrap();
         assert!(
             out.text().contains("\n=== clone of 100\n"),
@@ -434,13 +437,19 @@ mod tests {
 
     #[test]
     fn graph_view_nests_and_never_underflows() {
-        let mut agg = Aggregate::new(Box::new(io::sink()), Tracer::FunctionGraph, false, None);
+        let mut agg = Aggregate::new(
+            Box::new(io::sink()),
+            Tracer::FunctionGraph,
+            false,
+            None,
+            Clock::monotonic(),
+        );
         let mut exit_first = ev(1, 1, "x");
         exit_first.is_return = true;
         let mut inner_exit = ev(1, 4, "inner");
         inner_exit.is_return = true;
         for e in [exit_first, ev(1, 2, "outer"), ev(1, 3, "inner"), inner_exit] {
-            agg.on_event(e).unwrap();
+            agg.on_event(e);
         }
         let lines = agg.render();
         let texts: Vec<String> = lines[3..]

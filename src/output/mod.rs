@@ -1,56 +1,82 @@
 //! # Output
 //!
-//! Printers over the event model: [`aggregate`] (per-packet groups, at exit)
-//! and [`json`] (one object per event, streaming). They never see raw bytes
-//! or BTF; the run loop feeds them decoded [`Event`]s.
+//! Renderers over the record stream: [`aggregate`] (per-packet blocks),
+//! [`json`] (one object per record, streaming) and [`pcapng`] (packet
+//! snapshots for Wireshark). They never see raw bytes or BTF: they are fed
+//! decoded [`Record`]s, live or read back from an events file, in stream order.
 
 pub mod aggregate;
 pub mod json;
+pub mod pcapng;
 pub mod text;
 
 use std::io::{self, Write};
+use std::time::Duration;
 
 use crate::cli::{OutputKind, Tracer};
-use crate::event::model::Event;
+use crate::event::model::Record;
+use text::Clock;
 
 pub trait Output {
-    fn on_event(&mut self, ev: Event) -> io::Result<()>;
-    /// `new` events were lost since the last call (`total` since start).
-    fn on_lost(&mut self, new: u64, total: u64) -> io::Result<()>;
-    /// `new` hits of matching packets found no room in the tracking map.
-    fn on_untracked(&mut self, _new: u64, _total: u64) -> io::Result<()> {
-        Ok(())
-    }
-    /// The skb at `skb` was freed outside the traced hooks.
-    fn on_skb_freed(&mut self, _skb: u64) -> io::Result<()> {
-        Ok(())
-    }
-    /// Called about every 100 ms with CLOCK_MONOTONIC (the events' clock).
-    fn on_tick(&mut self, _now_ns: u64) -> io::Result<()> {
-        Ok(())
-    }
-    /// Called after each batch of events.
+    /// One record of the stream.
+    fn record(&mut self, record: Record) -> io::Result<()>;
+    /// Called after each batch of records.
     fn flush(&mut self) -> io::Result<()>;
-    /// Called once when tracing stops.
+    /// Called once when the stream ends.
     fn finish(&mut self) -> io::Result<()>;
 }
 
-/// `live_idle`: print each packet as soon as it is finished (freed, or idle
-/// this long) instead of all at exit.
-pub fn new(
-    kind: OutputKind,
-    tracer: Tracer,
-    out: Box<dyn Write>,
-    tty_counter: bool,
-    live_idle: Option<std::time::Duration>,
-) -> Box<dyn Output> {
-    match kind {
+/// How an output renders, whatever the stream's source.
+pub struct Style {
+    pub kind: OutputKind,
+    pub tracer: Tracer,
+    pub clock: Clock,
+    /// A `Got N traces` counter on stderr (a terminal, tracing live).
+    pub tty_counter: bool,
+    /// Print each packet once it is finished (freed, or idle this long)
+    /// instead of all at the end (while tracking).
+    pub live_idle: Option<Duration>,
+}
+
+pub fn new(style: Style, out: Box<dyn Write>) -> Box<dyn Output> {
+    match style.kind {
         OutputKind::Aggregate => Box::new(aggregate::Aggregate::new(
             out,
-            tracer,
-            tty_counter,
-            live_idle,
+            style.tracer,
+            style.tty_counter,
+            style.live_idle,
+            style.clock,
         )),
-        OutputKind::Json => Box::new(json::Json::new(out)),
+        OutputKind::Json => Box::new(json::Json::new(out, style.clock)),
+        OutputKind::Pcapng => Box::new(pcapng::Pcapng::new(out, style.clock)),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::io::{self, Write};
+    use std::sync::{Arc, Mutex};
+
+    /// A writer the test can read back.
+    #[derive(Clone, Default)]
+    pub struct Shared(pub Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shared {
+        pub fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+        pub fn bytes(&self) -> Vec<u8> {
+            self.0.lock().unwrap().clone()
+        }
     }
 }

@@ -1,11 +1,105 @@
 //! # Text rendering
 //!
 //! ipftrace2's fixed-width columns for one event, shared by the aggregate
-//! printer's function and function_graph views.
+//! printer's function and function_graph views, and the [`Clock`] that
+//! renders timestamps for text and JSON alike (chosen once, by
+//! `--timestamp`).
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
+use serde::{Serialize, Serializer};
+
+use crate::cli::TimeFormat;
 use crate::event::model::{Event, Field};
+
+/// Renders event timestamps (CLOCK_MONOTONIC ns) in the chosen format.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    format: TimeFormat,
+    /// CLOCK_REALTIME − CLOCK_MONOTONIC, in ns, when the trace was taken.
+    realtime_offset_ns: i128,
+    /// The first event's timestamp in stream order (`relative`).
+    first: Option<u64>,
+}
+
+/// A rendered timestamp: a number, or RFC 3339 text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stamp {
+    Monotonic(u64),
+    Relative(i64),
+    Wall(String),
+}
+
+impl fmt::Display for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stamp::Monotonic(ns) => ns.fmt(f),
+            Stamp::Relative(ns) => ns.fmt(f),
+            Stamp::Wall(s) => s.fmt(f),
+        }
+    }
+}
+
+impl Serialize for Stamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Stamp::Monotonic(ns) => s.serialize_u64(*ns),
+            Stamp::Relative(ns) => s.serialize_i64(*ns),
+            Stamp::Wall(text) => s.serialize_str(text),
+        }
+    }
+}
+
+/// `2026-12-04T18:36:30.123456789Z` for `ns` nanoseconds since the epoch.
+pub fn rfc3339(ns: i128) -> String {
+    const FORMAT: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(ns)
+        .ok()
+        .and_then(|t| t.format(FORMAT).ok())
+        .unwrap_or_else(|| format!("{ns}ns"))
+}
+
+impl Clock {
+    pub fn new(format: TimeFormat, realtime_offset_ns: i128) -> Clock {
+        Clock {
+            format,
+            realtime_offset_ns,
+            first: None,
+        }
+    }
+
+    /// Monotonic timestamps, as ipftrace2 printed them.
+    pub fn monotonic() -> Clock {
+        Clock::new(TimeFormat::Monotonic, 0)
+    }
+
+    /// Called for every event in stream order: the first one is `relative`'s zero.
+    pub fn observe(&mut self, ts: u64) {
+        self.first.get_or_insert(ts);
+    }
+
+    pub fn stamp(&self, ts: u64) -> Stamp {
+        match self.format {
+            TimeFormat::Monotonic => Stamp::Monotonic(ts),
+            TimeFormat::Relative => {
+                Stamp::Relative((ts as i128 - self.first.unwrap_or(ts) as i128) as i64)
+            }
+            TimeFormat::Wall => Stamp::Wall(rfc3339(ts as i128 + self.realtime_offset_ns)),
+        }
+    }
+
+    /// Nanoseconds since the epoch at monotonic `ts` (for pcapng, whatever
+    /// the format).
+    pub fn wall_ns(&self, ts: u64) -> i128 {
+        ts as i128 + self.realtime_offset_ns
+    }
+
+    pub fn format(&self) -> TimeFormat {
+        self.format
+    }
+}
 
 /// The header line of the aggregate view.
 pub fn header() -> String {
@@ -29,10 +123,10 @@ pub fn ext_suffix(fields: &[Field]) -> String {
 }
 
 /// A function-tracer line.
-pub fn function_line(ev: &Event) -> String {
+pub fn function_line(ev: &Event, clock: &Clock) -> String {
     format!(
         "{:<20} {:03} {:>24.24} {:>32.32}{}",
-        ev.timestamp,
+        clock.stamp(ev.timestamp),
         ev.cpu,
         ev.module,
         ev.function,
@@ -44,7 +138,7 @@ pub fn function_line(ev: &Event) -> String {
 pub const GRAPH_WIDTH: usize = 64;
 
 /// A function_graph line; `depth` is the nesting level of this line.
-pub fn graph_line(ev: &Event, depth: usize) -> String {
+pub fn graph_line(ev: &Event, depth: usize, clock: &Clock) -> String {
     let indent = "  ".repeat(depth.min(GRAPH_WIDTH / 2));
     let text = if ev.is_return {
         format!("{indent}}}")
@@ -53,7 +147,7 @@ pub fn graph_line(ev: &Event, depth: usize) -> String {
     };
     format!(
         "{:<20} {:03} {:>24.24} {:<64.64}{}",
-        ev.timestamp,
+        clock.stamp(ev.timestamp),
         ev.cpu,
         ev.module,
         text,
@@ -77,8 +171,36 @@ pub(crate) mod tests {
             module: module.into(),
             function: function.into(),
             is_return: false,
+            mark: 0,
+            len: 0,
+            ifindex: 0,
+            netns: 0,
             ext: vec![],
+            snapshot: None,
         }
+    }
+
+    #[test]
+    fn clock_formats() {
+        let mut c = Clock::new(TimeFormat::Wall, 1_764_873_390_000_000_000 - 1_000);
+        assert_eq!(
+            c.stamp(1_000 + 5).to_string(),
+            "2025-12-04T18:36:30.000000005Z"
+        );
+        c = Clock::new(TimeFormat::Relative, 0);
+        c.observe(500);
+        c.observe(100);
+        assert_eq!(c.stamp(700), Stamp::Relative(200));
+        assert_eq!(
+            c.stamp(400),
+            Stamp::Relative(-100),
+            "earlier than the first seen"
+        );
+        assert_eq!(Clock::monotonic().stamp(7).to_string(), "7");
+        assert_eq!(
+            serde_json::to_string(&Clock::monotonic().stamp(7)).unwrap(),
+            "7"
+        );
     }
 
     #[test]
@@ -97,12 +219,12 @@ pub(crate) mod tests {
             value: Value::Unsigned(2688),
         });
         assert_eq!(
-            function_line(&ev),
+            function_line(&ev, &Clock::monotonic()),
             "464048546191357      005             nf_conntrack                ipv4_conntrack_in ( len: 2688 )"
         );
         let plain = event(89277477628, 1, "(unknown)", "(unknown)");
         assert_eq!(
-            function_line(&plain),
+            function_line(&plain, &Clock::monotonic()),
             "89277477628          001                (unknown)                        (unknown)"
         );
     }
@@ -115,7 +237,7 @@ pub(crate) mod tests {
             "a_very_long_module_name_that_overflows",
             &"f".repeat(40),
         );
-        let line = function_line(&ev);
+        let line = function_line(&ev, &Clock::monotonic());
         assert_eq!(line.len(), 20 + 1 + 3 + 1 + 24 + 1 + 32);
     }
 
@@ -123,7 +245,7 @@ pub(crate) mod tests {
     fn graph_lines_nest_and_stay_bounded() {
         let ev = event(480959550911894, 0, "vmlinux", "ip_protocol_deliver_rcu");
         assert_eq!(
-            graph_line(&ev, 0),
+            graph_line(&ev, 0, &Clock::monotonic()),
             format!(
                 "480959550911894      000                  vmlinux {:<64}",
                 "ip_protocol_deliver_rcu() {"
@@ -131,7 +253,10 @@ pub(crate) mod tests {
         );
         let mut ret = event(480959550914188, 0, "vmlinux", "raw_local_deliver");
         ret.is_return = true;
-        assert!(graph_line(&ret, 1).ends_with(&format!("{:<64}", "  }")));
-        assert_eq!(graph_line(&ev, 10_000).len(), 20 + 1 + 3 + 1 + 24 + 1 + 64);
+        assert!(graph_line(&ret, 1, &Clock::monotonic()).ends_with(&format!("{:<64}", "  }")));
+        assert_eq!(
+            graph_line(&ev, 10_000, &Clock::monotonic()).len(),
+            20 + 1 + 3 + 1 + 24 + 1 + 64
+        );
     }
 }

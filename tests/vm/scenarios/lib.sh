@@ -174,7 +174,8 @@ trace_phases() {
 		fail "$backend: $n events for 5 marked packets"
 	fi
 	grep -Eq "\"function\":\"($expect)\"" "$out" || fail "$backend: no event from $expect"
-	bad=$(grep -v '"packet_id"' "$out" | grep -v '"lost_events"' | head -n1)
+	head -n1 "$out" | grep -q '^{"format_version":1,' || fail "$backend: JSON does not start with its format line"
+	bad=$(sed 1d "$out" | grep -v '"packet_id"' | grep -v '"lost_events"' | head -n1)
 	[ -z "$bad" ] || fail "$backend: a stdout line that is not an event: $bad"
 	return 0
 }

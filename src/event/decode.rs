@@ -1,0 +1,147 @@
+//! # Decoding the raw stream
+//!
+//! [`Resolver`]: the probe table (probe id → module and function) and the
+//! extension's [`Decoder`] turn each [`RawRecord`] into a [`Record`], once,
+//! before any consumer sees it. Live tracing and reading an events file use
+//! the same resolver, built from the same table, so their records are equal.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{Event, LinkType, Record, Snapshot};
+use super::raw::{self, RawEvent, RawRecord, EVENT_END, EVENT_SILENT};
+use crate::ext::Decoder;
+
+/// One traced hook as the events file and the resolver know it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hook {
+    pub module: String,
+    pub function: String,
+}
+
+pub struct Resolver {
+    names: Vec<(Arc<str>, Arc<str>)>,
+    unknown: Arc<str>,
+    decoder: Decoder,
+}
+
+impl Resolver {
+    pub fn new(hooks: &[Hook], decoder: Decoder) -> Resolver {
+        Resolver {
+            decoder,
+            names: hooks
+                .iter()
+                .map(|h| (Arc::from(h.module.as_str()), Arc::from(h.function.as_str())))
+                .collect(),
+            unknown: Arc::from("(unknown)"),
+        }
+    }
+
+    pub fn record(&self, raw: &RawRecord) -> Record {
+        match raw {
+            RawRecord::Event(ev) if ev.flags & EVENT_SILENT != 0 => Record::SkbFreed {
+                skb: ev.skb,
+                timestamp: ev.tstamp,
+            },
+            RawRecord::Event(ev) => Record::Event(self.event(ev)),
+            RawRecord::Lost { new, total } => Record::Lost {
+                new: *new,
+                total: *total,
+            },
+            RawRecord::TrackingFull { new, total } => Record::TrackingFull {
+                new: *new,
+                total: *total,
+            },
+            RawRecord::Tick { now } => Record::Tick { now: *now },
+        }
+    }
+
+    fn event(&self, raw: &RawEvent) -> Event {
+        let (module, function) = self
+            .names
+            .get(raw.probe_id as usize)
+            .cloned()
+            .unwrap_or_else(|| (self.unknown.clone(), self.unknown.clone()));
+        let snapshot = raw::parse_snapshot(&raw.tail).map(|snap| Snapshot {
+            link: if snap.link == raw::LINK_ETHERNET {
+                LinkType::Ethernet
+            } else {
+                LinkType::Raw
+            },
+            wire_len: snap.wire_len,
+            ifname: String::from_utf8_lossy(snap.ifname).into_owned(),
+            data: snap.data.to_vec(),
+        });
+        Event {
+            packet_id: raw.packet_id,
+            skb: raw.skb,
+            parent: raw.parent,
+            end: raw.flags & EVENT_END != 0,
+            timestamp: raw.tstamp,
+            cpu: raw.processor_id,
+            module,
+            function,
+            is_return: raw.is_return != 0,
+            mark: raw.mark,
+            len: raw.len,
+            ifindex: raw.ifindex,
+            netns: raw.netns,
+            ext: self.decoder.decode(&raw.data),
+            snapshot,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(probe_id: u64, flags: u8) -> RawEvent {
+        RawEvent {
+            packet_id: 7,
+            tstamp: 100,
+            probe_id,
+            processor_id: 1,
+            is_return: 0,
+            flags,
+            _pad1: [0; 2],
+            skb: 0xff00,
+            parent: 0,
+            mark: 3,
+            len: 60,
+            ifindex: 2,
+            netns: 4026531840,
+            data: [0; raw::DATA_SIZE],
+            tail: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn probe_ids_resolve_and_silent_frees_become_skb_freed() {
+        let hooks = [Hook {
+            module: "vmlinux".into(),
+            function: "ip_rcv".into(),
+        }];
+        let r = Resolver::new(&hooks, Decoder::default());
+        let Record::Event(ev) = r.record(&RawRecord::Event(raw(0, EVENT_END))) else {
+            panic!("not an event")
+        };
+        assert_eq!(
+            (&*ev.module, &*ev.function, ev.end),
+            ("vmlinux", "ip_rcv", true)
+        );
+        assert_eq!((ev.mark, ev.len, ev.ifindex), (3, 60, 2));
+        let Record::Event(ev) = r.record(&RawRecord::Event(raw(9, 0))) else {
+            panic!("not an event")
+        };
+        assert_eq!(&*ev.function, "(unknown)");
+        assert_eq!(
+            r.record(&RawRecord::Event(raw(0, EVENT_END | EVENT_SILENT))),
+            Record::SkbFreed {
+                skb: 0xff00,
+                timestamp: 100
+            }
+        );
+    }
+}

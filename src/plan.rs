@@ -1,0 +1,252 @@
+//! # The plan
+//!
+//! Everything decided before any BPF object is loaded: the extension is
+//! opened, privileges and kernel BTF checked, the kernel's skb functions and
+//! tracepoints discovered, the backend chosen, and the hook list built (the
+//! targets after `-r`/`--module-regex`, the free points that end tracked
+//! packets, the clone points). `-l` prints the plan's targets and stops here.
+
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+
+use crate::attach::{self, Backend, Probe};
+use crate::cli::{BackendKind, Config};
+use crate::discover::{self, ksyms::TraceableSource, ArgAccess, Discovery, Target};
+use crate::event::decode::Hook;
+use crate::ext::Extension;
+use crate::preflight::{self, Features};
+
+pub struct Plan {
+    pub extension: Option<Extension>,
+    pub discovery: Discovery,
+    pub features: Features,
+    pub kind: BackendKind,
+    /// A note on why this backend was chosen, if it was a fallback.
+    pub note: Option<String>,
+    pub access: ArgAccess,
+    /// The traced targets, and how many candidates the filters left out.
+    pub targets: Vec<Target>,
+    pub filtered: usize,
+}
+
+impl Plan {
+    pub fn new(config: &Config) -> Result<Plan> {
+        // Extension mistakes are reported first: they need no privileges.
+        let extension = config
+            .extension
+            .as_deref()
+            .map(Extension::open)
+            .transpose()?;
+        if config.set_rlimit {
+            preflight::raise_rlimits();
+        }
+        preflight::check_btf()?;
+        preflight::check_privileges()?;
+
+        let started = Instant::now();
+        let discovery = discover::discover(Path::new("/sys/kernel/btf"))?;
+        match &discovery.traceable_source {
+            TraceableSource::FilterFunctions(path) => {
+                log::debug!("traceable functions from {path}")
+            }
+            TraceableSource::Kallsyms(why) => log::debug!(
+                "available_filter_functions unreadable ({why}): taking every kallsyms text symbol as traceable"
+            ),
+        }
+        log::debug!(
+            "discovered {} skb functions and {} skb tracepoints in {:.3}s",
+            discovery.functions.len(),
+            discovery.tracepoints.len(),
+            started.elapsed().as_secs_f64()
+        );
+        let features = Features::probe(&discovery);
+        log::debug!("kernel features: {features:?}");
+        let (kind, note) = attach::select(config.backend, config.tracer, &features)?;
+        let access = attach::access(kind);
+        let (targets, filtered) = attach::filter_targets(
+            &discovery,
+            access,
+            config.regex.as_ref(),
+            config.module_regex.as_ref(),
+        );
+        Ok(Plan {
+            extension,
+            discovery,
+            features,
+            kind,
+            note,
+            access,
+            targets,
+            filtered,
+        })
+    }
+
+    /// `-l`: header on stderr, rows on stdout; a reader going away is not an error.
+    pub fn list(&self) -> Result<()> {
+        if let Some(why) = self.features.unavailable(self.kind) {
+            eprintln!("note: -b {} cannot trace on this kernel: {why}", self.kind);
+        }
+        let (header, rows) = list_lines(&self.targets);
+        eprintln!("{header}");
+        let mut out = BufWriter::new(io::stdout().lock());
+        let written = rows
+            .iter()
+            .try_for_each(|row| writeln!(out, "{row}"))
+            .and_then(|_| out.flush());
+        match written {
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses a plan that cannot trace: backend unavailable, nothing matched.
+    pub fn check_traceable(&self, config: &Config) -> Result<()> {
+        let kind = self.kind;
+        if let Some(why) = self.features.unavailable(kind) {
+            bail!("cannot trace with -b {kind}: {why}");
+        }
+        if self.targets.is_empty() {
+            let filters = if config.regex.is_some() || config.module_regex.is_some() {
+                " -r/--module-regex"
+            } else {
+                ""
+            };
+            bail!(
+                "nothing to trace: no {kind} hook matched{filters} ({} candidates before filtering)",
+                self.filtered
+            );
+        }
+        Ok(())
+    }
+
+    /// The hooks to attach: the targets (probe id = index), the free points
+    /// of the backend flagged to end tracked packets, and, while tracking,
+    /// free points the filters left out, attached silently.
+    pub fn probes(&self, backend: &dyn Backend, track: bool) -> Vec<Probe> {
+        let frees = backend.free_points();
+        let mut probes: Vec<Probe> = self
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let forget = if frees.contains(&t.name.as_str()) {
+                    attach::PROBE_FORGET
+                } else {
+                    0
+                };
+                Probe {
+                    target: t.clone(),
+                    word: i as u32 | forget,
+                }
+            })
+            .collect();
+        if track {
+            let pool = self
+                .discovery
+                .functions
+                .iter()
+                .chain(&self.discovery.tracepoints);
+            for t in pool.filter(|t| frees.contains(&t.name.as_str()) && t.usable_by(self.access)) {
+                if !self.targets.iter().any(|x| x.name == t.name) {
+                    let word = probes.len() as u32 | attach::PROBE_FORGET | attach::PROBE_SILENT;
+                    probes.push(Probe {
+                        target: t.clone(),
+                        word,
+                    });
+                }
+            }
+        }
+        probes
+    }
+
+    /// Where tracking follows clones: the clone points, hooked at entry and return.
+    pub fn clones(&self, backend: &dyn Backend, track: bool) -> Vec<Probe> {
+        if !track || !backend.follows_clones() {
+            return Vec::new();
+        }
+        attach::clone_points(&self.discovery, self.access)
+            .into_iter()
+            .map(|target| Probe { target, word: 0 })
+            .collect()
+    }
+}
+
+/// Probe id → hook, the table events are resolved with (and the events file keeps).
+pub fn hook_table(probes: &[Probe]) -> Vec<Hook> {
+    probes
+        .iter()
+        .map(|p| Hook {
+            module: p.target.module.clone(),
+            function: p.target.name.clone(),
+        })
+        .collect()
+}
+
+/// `-l`: header on stderr, rows on stdout, by skb position then discovery order.
+pub fn list_lines(targets: &[Target]) -> (String, Vec<String>) {
+    let header = format!(
+        "{:>64.64}\t{:>16.16}\t{:>18}\t{}",
+        "NAME", "MOD", "ADDR", "SKB_POSITION"
+    );
+    let mut sorted: Vec<&Target> = targets.iter().collect();
+    sorted.sort_by_key(|t| t.skb.pos);
+    let rows = sorted
+        .iter()
+        .map(|t| {
+            format!(
+                "{:>64.64}\t{:>16.16}\t0x{:016x}\t{}",
+                t.name, t.module, t.addr, t.skb.pos
+            )
+        })
+        .collect();
+    (header, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discover::{btf::SkbArg, TargetKind};
+
+    fn target(name: &str, module: &str, addr: u64, pos: u32) -> Target {
+        Target {
+            kind: TargetKind::Function,
+            name: name.into(),
+            module: module.into(),
+            addr,
+            btf_id: 1,
+            btf_obj: None,
+            skb: SkbArg {
+                pos,
+                in_register: true,
+                trampoline_ok: true,
+            },
+            returns_skb: false,
+        }
+    }
+
+    #[test]
+    fn list_layout_matches_ipftrace2() {
+        let (header, rows) = list_lines(&[
+            target("tcp_v4_rcv", "vmlinux", 0xffffffff81b00000, 1),
+            target("ip_rcv", "vmlinux", 0xffffffff81a2b3c0, 0),
+        ]);
+        assert_eq!(
+            header,
+            format!(
+                "{:>64}\t{:>16}\t{:>18}\tSKB_POSITION",
+                "NAME", "MOD", "ADDR"
+            )
+        );
+        assert_eq!(
+            rows[0],
+            format!(
+                "{}ip_rcv\t         vmlinux\t0xffffffff81a2b3c0\t0",
+                " ".repeat(58)
+            )
+        );
+        assert!(rows[1].trim_start().starts_with("tcp_v4_rcv"));
+    }
+}

@@ -1,0 +1,419 @@
+//! # A tracing session
+//!
+//! From a [`Plan`] to printed packets: link and load the BPF objects, attach
+//! every hook, then stream: poll the ring (or perf) buffer, turn what arrives
+//! and the loss and tracking counters into raw records, push them through
+//! the [`Stream`], advance the clock, sweep the tracking map; on a signal,
+//! drain, finish the stream, detach and report what was lost.
+
+use std::cell::RefCell;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use libbpf_rs::{MapCore, Object};
+
+use crate::attach::{self, Attachment, Backend, Probe, Progress};
+use crate::cli::{Config, OutputKind, Tracer, TransportKind};
+use crate::event::decode::Resolver;
+use crate::event::file::{self, Header};
+use crate::event::raw::RawRecord;
+use crate::event::transport::{Receiver, Sink};
+use crate::load::{self, embedded, link, LoadConfig};
+use crate::output::{self, text::Clock, Style};
+use crate::plan::{self, Plan};
+use crate::signals;
+use crate::stream::{self, Selection, Stream};
+
+/// CLOCK_MONOTONIC in nanoseconds: the clock of bpf_ktime_get_ns().
+fn monotonic_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+fn print_options(config: &Config, backend: &str) {
+    let opt = |o: &Option<regex::Regex>| o.as_ref().map_or("(null)".to_string(), |r| r.to_string());
+    eprintln!("============   Options   ============");
+    eprintln!("backend: {backend}");
+    eprintln!("mark: 0x{:x}", config.mark);
+    eprintln!("mask: 0x{:x}", config.mask);
+    eprintln!("module-regex: {}", opt(&config.module_regex));
+    eprintln!("regex: {}", opt(&config.regex));
+    eprintln!(
+        "extension: {}",
+        config
+            .extension
+            .as_ref()
+            .map_or("(null)".to_string(), |p| p.display().to_string())
+    );
+    eprintln!("tracer: {}", config.tracer);
+    eprintln!("output: {}", config.output);
+    eprintln!("perf_page_count: {}", config.perf.page_count);
+    eprintln!("perf_sample_period: {}", config.perf.sample_period);
+    eprintln!("perf_wakeup_events: {}", config.perf.wakeup_events);
+    if let Some(port) = config.probe_server_port {
+        eprintln!("probe_server_port: {port}");
+    }
+    if let Some(path) = &config.write {
+        eprintln!("write: {}", path.display());
+    }
+    eprintln!("snaplen: {}", config.snaplen);
+    eprintln!("timestamp: {}", config.timestamp);
+    eprintln!("============ End Options ============");
+}
+
+/// Deletes tracking entries idle longer than `idle` (their skb was freed
+/// where ipft could not see it); the BPF side ignores them already, this
+/// only keeps the map from filling up.
+fn sweep_tracked(map: &dyn MapCore, now_ns: u64, idle_ns: u64) -> usize {
+    let mut stale = Vec::new();
+    for key in map.keys() {
+        let Ok(Some(value)) = map.lookup(&key, libbpf_rs::MapFlags::ANY) else {
+            continue;
+        };
+        // `struct ipft_tracked.last_seen` (bpf/ipft_body.bpf.h).
+        let last_seen = value
+            .get(16..24)
+            .map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap()));
+        if last_seen.saturating_add(idle_ns) < now_ns {
+            stale.push(key);
+        }
+    }
+    stale.iter().filter(|k| map.delete(k).is_ok()).count()
+}
+
+fn start_probe_server(port: u16) -> Result<()> {
+    let listener = std::net::TcpListener::bind(("0.0.0.0", port)).with_context(|| {
+        format!("probe server cannot listen on port {port}: pick another with --probe-server-port")
+    })?;
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            drop(conn);
+        }
+    });
+    Ok(())
+}
+
+/// Ring buffer bytes: 256 KiB per CPU for each --perf-page-count page
+/// (default 8: 2 MiB per CPU), a power of two. One ring serves all CPUs.
+fn ring_size(page_count: u64) -> u32 {
+    let cpus = libbpf_rs::num_possible_cpus().unwrap_or(1) as u64;
+    (page_count * (256 << 10) * cpus)
+        .next_power_of_two()
+        .min(1 << 30) as u32
+}
+
+/// The live output on stdout; pcapng is binary and never goes to a terminal.
+pub fn stdout_output(
+    config: &Config,
+    clock: Clock,
+    live: bool,
+    track: bool,
+    idle: Duration,
+) -> Result<Box<dyn output::Output>> {
+    if config.output == OutputKind::Pcapng && io::stdout().is_terminal() {
+        bail!("-o pcapng writes binary packets: redirect stdout to a file or a pipe (e.g. | tshark -r -)");
+    }
+    let style = Style {
+        kind: config.output,
+        tracer: config.tracer,
+        clock,
+        tty_counter: live && io::stderr().is_terminal(),
+        live_idle: track.then_some(idle),
+    };
+    let stdout: Box<dyn Write> = Box::new(BufWriter::with_capacity(1 << 16, io::stdout()));
+    Ok(output::new(style, stdout))
+}
+
+/// A loaded and attached trace.
+struct Attached {
+    obj: Object,
+    attachment: Attachment,
+    probes: Vec<Probe>,
+    use_ringbuf: bool,
+}
+
+fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Result<Attached> {
+    let kind = plan.kind;
+    let probes = plan.probes(backend, config.track);
+    let clones = plan.clones(backend, config.track);
+    let use_ringbuf = match config.transport {
+        Some(TransportKind::Ringbuf) => true,
+        Some(TransportKind::Perf) => false,
+        None => plan.features.ringbuf,
+    };
+    log::debug!(
+        "transport: {}",
+        if use_ringbuf {
+            "ring buffer"
+        } else {
+            "perf buffer"
+        }
+    );
+    let (ext_name, ext_object) = match &plan.extension {
+        Some(ext) => (ext.name.as_str(), ext.object.as_slice()),
+        None => ("the null extension", embedded::NULL_MODULE),
+    };
+    let backend_name = format!("ipft's {kind} programs");
+    let linked = link::link(&[(&backend_name, backend.object()), (ext_name, ext_object)])?;
+    let load_config = LoadConfig {
+        mark: config.mark,
+        mask: config.mask,
+        use_ringbuf,
+        ring_size: ring_size(config.perf.page_count),
+        ring_wakeup: ring_size(config.perf.page_count) as u64 / 8,
+        pair_exits: config.tracer == Tracer::FunctionGraph,
+        track: config.track,
+        track_map_size: config.track_map_size,
+        idle_ns: config.idle_timeout.as_nanos() as u64,
+        snaplen: config.snaplen,
+    };
+    let mut obj = load::load(&linked, &load_config, |open| {
+        backend.prepare(open, &probes, &clones)
+    })?;
+
+    let attach_start = Instant::now();
+    let progress = Progress::new(probes.len() + plan.filtered, plan.filtered);
+    let mut attachment = backend.attach(&mut obj, &probes, &progress);
+    progress.finish();
+    if !clones.is_empty() {
+        let linked = backend.attach_clones(&mut obj, &clones);
+        log::debug!(
+            "following clones made by {} functions ({} hooks failed): {}",
+            clones.len(),
+            linked.failures.len(),
+            clones
+                .iter()
+                .map(|c| c.target.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        for (name, why) in &linked.failures {
+            log::debug!("cannot follow clones made by {name}: {why}");
+        }
+        attachment.fds.extend(linked.fds);
+        attachment.links.extend(linked.links);
+    }
+    log::debug!(
+        "took {:.3} seconds to attach",
+        attach_start.elapsed().as_secs_f64()
+    );
+    for (name, why) in &attachment.failures {
+        log::debug!("failed to attach {name}: {why}");
+    }
+    if !attachment.failures.is_empty() && progress.succeeded() > 0 {
+        log::warn!(
+            "{} of {} hooks failed to attach (run with -v to list them)",
+            attachment.failures.len(),
+            probes.len()
+        );
+    }
+    if progress.succeeded() == 0 {
+        let first = attachment
+            .failures
+            .first()
+            .map(|(n, w)| format!(" (first: {n}: {w})"))
+            .unwrap_or_default();
+        bail!("no hook could be attached with the {kind} backend{first}");
+    }
+    Ok(Attached {
+        obj,
+        attachment,
+        probes,
+        use_ringbuf,
+    })
+}
+
+/// Traces until SIGINT/SIGTERM.
+pub fn trace(config: Config, plan: Plan) -> Result<()> {
+    plan.check_traceable(&config)?;
+    if let Some(note) = &plan.note {
+        eprintln!("{note}");
+    }
+    let backend = attach::backend(plan.kind, config.tracer, config.track);
+    if config.verbose {
+        print_options(&config, &plan.kind.to_string());
+    }
+    let realtime_offset_ns = file::realtime_offset_ns();
+    let clock = Clock::new(config.timestamp, realtime_offset_ns as i128);
+    // Refused before anything is attached: a terminal for pcapng, an unwritable -w.
+    let output = stdout_output(&config, clock, true, config.track, config.idle_timeout)?;
+    let decoder = plan
+        .extension
+        .as_ref()
+        .map(|e| e.decoder.clone())
+        .unwrap_or_default();
+    let hooks_for_file = |probes: &[Probe]| {
+        let (kernel_release, hostname, boot_id) = file::system_identity();
+        Header {
+            format_version: file::FORMAT_VERSION,
+            ipft_version: env!("CARGO_PKG_VERSION").to_string(),
+            kernel_release,
+            hostname,
+            boot_id,
+            realtime_offset_ns,
+            started: output::text::rfc3339(monotonic_ns() as i128 + realtime_offset_ns as i128),
+            backend: plan.kind.to_string(),
+            tracer: config.tracer.to_string(),
+            mark: config.mark,
+            mask: config.mask,
+            track: config.track,
+            idle_timeout_ns: config.idle_timeout.as_nanos() as u64,
+            snaplen: config.snaplen,
+            hooks: plan::hook_table(probes),
+            extension: plan.extension.as_ref().map(|e| e.name.clone()),
+            decoder: decoder.clone(),
+        }
+    };
+    // Created (empty) now so that a bad path fails before attaching.
+    if let Some(path) = &config.write {
+        std::fs::File::create(path).with_context(|| {
+            format!(
+                "cannot write the events file {}: pick a writable path for -w",
+                path.display()
+            )
+        })?;
+    }
+    signals::install();
+    let mut attached = load_and_attach(&config, &plan, backend.as_ref())?;
+    if signals::stopped() {
+        attached.attachment.detach();
+        return Ok(());
+    }
+    let recorder = config
+        .write
+        .as_deref()
+        .map(|path| file::Writer::create(path, &hooks_for_file(&attached.probes)))
+        .transpose()?;
+    if config.verbose && !decoder.is_empty() {
+        for line in decoder.describe() {
+            eprintln!("{line}");
+        }
+    }
+    let resolver = Resolver::new(&plan::hook_table(&attached.probes), decoder);
+    let stream = Stream::new(resolver, Selection::default(), recorder, output);
+    let result = run_stream(&config, &mut attached, stream);
+    attached.attachment.detach();
+    match result {
+        Err(e) if stream::is_broken_pipe(&e) => Ok(()),
+        other => other,
+    }
+}
+
+fn run_stream(config: &Config, attached: &mut Attached, mut stream: Stream) -> Result<()> {
+    let obj = &attached.obj;
+    let sink = Rc::new(RefCell::new(Sink::default()));
+    let map = |name: &str| {
+        obj.maps()
+            .find(|m| m.name() == name)
+            .with_context(|| format!("BPF object lost its map {name}"))
+    };
+    let use_ringbuf = attached.use_ringbuf;
+    let events_map = map(if use_ringbuf {
+        "ipft_ring"
+    } else {
+        "ipft_events"
+    })?;
+    let counters = map("ipft_lost")?;
+    let tracked = map("ipft_tracked")?;
+    let receiver = if use_ringbuf {
+        Receiver::ring(&events_map, sink.clone())?
+    } else {
+        Receiver::perf(&events_map, &config.perf, sink.clone())?
+    };
+    eprintln!("Trace ready!");
+    if let Some(port) = config.probe_server_port {
+        start_probe_server(port)?;
+    }
+
+    let idle_ns = config.idle_timeout.as_nanos() as u64;
+    let (mut lost_reported, mut untracked_reported, mut received) = (0u64, 0u64, 0u64);
+    let mut last_check = Instant::now();
+    let mut last_sweep = Instant::now();
+    let sweep_every = (config.idle_timeout / 2).max(Duration::from_millis(500));
+    let result = (|| -> Result<()> {
+        loop {
+            let done = signals::stopped();
+            receiver.poll(Duration::from_millis(if done { 0 } else { 50 }))?;
+            let batch = std::mem::take(&mut sink.borrow_mut().events);
+            received += batch.len() as u64;
+            for raw in batch {
+                stream.push(&RawRecord::Event(raw))?;
+            }
+            if done || last_check.elapsed() >= Duration::from_secs(1) {
+                last_check = Instant::now();
+                let lost = sink.borrow().perf_lost
+                    + load::read_percpu_counter(&counters, load::COUNT_LOST).unwrap_or(0);
+                if lost > lost_reported {
+                    stream.push(&RawRecord::Lost {
+                        new: lost - lost_reported,
+                        total: lost,
+                    })?;
+                    lost_reported = lost;
+                }
+                let untracked =
+                    load::read_percpu_counter(&counters, load::COUNT_TRACK_FULL).unwrap_or(0);
+                if untracked > untracked_reported {
+                    stream.push(&RawRecord::TrackingFull {
+                        new: untracked - untracked_reported,
+                        total: untracked,
+                    })?;
+                    untracked_reported = untracked;
+                }
+            }
+            let now = monotonic_ns();
+            stream.push(&RawRecord::Tick { now })?;
+            if config.track && last_sweep.elapsed() >= sweep_every {
+                last_sweep = Instant::now();
+                let swept = sweep_tracked(&tracked, now, idle_ns);
+                if swept > 0 {
+                    log::debug!("forgot {swept} idle tracked packets");
+                }
+            }
+            stream.flush()?;
+            if done {
+                return Ok(());
+            }
+        }
+    })();
+    let finished = match result {
+        Ok(()) => stream.finish(),
+        Err(e) => {
+            // Keep the events file whole even when the output failed.
+            let _ = stream.finish();
+            Err(e)
+        }
+    };
+    let produced = load::read_percpu_counter(&counters, load::COUNT_EVENTS).unwrap_or(0);
+    log::debug!("events: produced {produced}, received {received}, lost {lost_reported}");
+    let malformed = sink.borrow().malformed;
+    drop(receiver);
+    if malformed > 0 {
+        log::warn!("{malformed} malformed records from the kernel were skipped");
+    }
+    if untracked_reported > 0 {
+        eprintln!(
+            "{untracked_reported} hits of matching packets found the tracking map full (those packets were not followed): raise --track-map-size (now {})",
+            config.track_map_size
+        );
+    }
+    if lost_reported > 0 {
+        eprintln!(
+            "Lost {lost_reported} events: the {} was full; raise --perf-page-count or narrow -r/--module-regex",
+            if use_ringbuf { "ring buffer" } else { "perf buffer" }
+        );
+    }
+    finished
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_size_is_a_power_of_two() {
+        let s = ring_size(8);
+        assert!(s.is_power_of_two() && s >= 8 * 4096);
+    }
+}
