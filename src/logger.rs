@@ -4,7 +4,39 @@
 //! output), and the bridge that routes libbpf's messages into it. `-v`
 //! enables debug messages from both.
 
+use std::fmt;
+use std::io::{self, Write};
+
 use log::{Level, LevelFilter, Log, Metadata, Record};
+
+/// Writes one message to stderr. Unlike `eprint!` it never panics: a closed
+/// or full stderr loses the message and nothing else (`ipft … 2>&1 | head`).
+pub fn say(args: fmt::Arguments, newline: bool) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_fmt(args);
+    if newline {
+        let _ = err.write_all(b"\n");
+    }
+}
+
+/// `eprintln!` that never panics (see [`say`]).
+#[macro_export]
+macro_rules! say {
+    () => {
+        $crate::logger::say(format_args!(""), true)
+    };
+    ($($arg:tt)*) => {
+        $crate::logger::say(format_args!($($arg)*), true)
+    };
+}
+
+/// `eprint!` that never panics (see [`say`]).
+#[macro_export]
+macro_rules! say_part {
+    ($($arg:tt)*) => {
+        $crate::logger::say(format_args!($($arg)*), false)
+    };
+}
 
 struct StderrLogger;
 
@@ -18,10 +50,10 @@ impl Log for StderrLogger {
             return;
         }
         match record.level() {
-            Level::Error => eprintln!("error: {}", record.args()),
-            Level::Warn => eprintln!("warning: {}", record.args()),
-            Level::Info => eprintln!("{}", record.args()),
-            Level::Debug | Level::Trace => eprintln!("verbose: {}", record.args()),
+            Level::Error => crate::say!("error: {}", record.args()),
+            Level::Warn => crate::say!("warning: {}", record.args()),
+            Level::Info => crate::say!("{}", record.args()),
+            Level::Debug | Level::Trace => crate::say!("verbose: {}", record.args()),
         }
     }
 

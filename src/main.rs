@@ -19,17 +19,30 @@ fn parse_args() -> Result<cli::Args, ExitCode> {
         Ok(args) => Ok(args),
         Err(e) => match e.kind() {
             clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                print!("{e}");
-                Err(ExitCode::SUCCESS)
+                let mut out = std::io::stdout().lock();
+                let written = write!(out, "{e}").and_then(|_| out.flush());
+                Err(stdout_status(written))
             }
             _ => {
                 let text = e.to_string();
                 let first = text.lines().next().unwrap_or("invalid arguments");
                 let first = first.trim_start_matches("error: ");
-                eprintln!("ipft: {first} (see ipft --help)");
+                ipft::say!("ipft: {first} (see ipft --help)");
                 Err(ExitCode::from(2))
             }
         },
+    }
+}
+
+/// A reader that went away (`| head`) is fine; any other write error is exit 1.
+fn stdout_status(written: std::io::Result<()>) -> ExitCode {
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            ipft::say!("ipft: cannot write to stdout: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -50,7 +63,7 @@ fn main() -> ExitCode {
     let config = match args.into_config() {
         Ok(config) => config,
         Err(e) => {
-            eprintln!("ipft: {e} (see ipft --help)");
+            ipft::say!("ipft: {e} (see ipft --help)");
             return ExitCode::from(2);
         }
     };
@@ -60,8 +73,10 @@ fn main() -> ExitCode {
             let out = &mut std::io::stdout();
             match config.mode {
                 cli::Mode::Completions(shell) => {
-                    clap_complete::generate(shell, &mut cmd, "ipft", out);
-                    Ok(())
+                    // clap_complete panics on a write error: generate in memory first.
+                    let mut script = Vec::new();
+                    clap_complete::generate(shell, &mut cmd, "ipft", &mut script);
+                    out.write_all(&script)
                 }
                 _ => clap_mangen::Man::new(cmd).render(out),
             }
@@ -81,7 +96,7 @@ fn main() -> ExitCode {
             return match written {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("ipft: {e:#}");
+                    ipft::say!("ipft: {e:#}");
                     ExitCode::from(1)
                 }
             };
@@ -92,19 +107,12 @@ fn main() -> ExitCode {
         config.mode,
         cli::Mode::Trace | cli::Mode::List | cli::Mode::Read(_)
     ) {
-        return match written.and_then(|_| std::io::stdout().flush()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("ipft: cannot write to stdout: {e}");
-                ExitCode::from(1)
-            }
-        };
+        return stdout_status(written.and_then(|_| std::io::stdout().flush()));
     }
     match run::run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ipft: {e:#}");
+            ipft::say!("ipft: {e:#}");
             ExitCode::from(1)
         }
     }

@@ -12,12 +12,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 
-use crate::attach::{self, Backend, Probe};
+use crate::attach::{self, Backend, Features, Probe};
 use crate::cli::{BackendKind, Config};
 use crate::discover::{self, ksyms::TraceableSource, ArgAccess, Discovery, Target};
 use crate::event::decode::Hook;
 use crate::ext::Extension;
-use crate::preflight::{self, Features};
+use crate::preflight;
 
 pub struct Plan {
     pub extension: Option<Extension>,
@@ -87,10 +87,10 @@ impl Plan {
     /// `-l`: header on stderr, rows on stdout; a reader going away is not an error.
     pub fn list(&self) -> Result<()> {
         if let Some(why) = self.features.unavailable(self.kind) {
-            eprintln!("note: -b {} cannot trace on this kernel: {why}", self.kind);
+            crate::say!("note: -b {} cannot trace on this kernel: {why}", self.kind);
         }
         let (header, rows) = list_lines(&self.targets);
-        eprintln!("{header}");
+        crate::say!("{header}");
         let mut out = BufWriter::new(io::stdout().lock());
         let written = rows
             .iter()

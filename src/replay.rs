@@ -51,7 +51,7 @@ pub fn read(config: &Config, path: &std::path::Path) -> Result<()> {
         stream.finish()
     })();
     if let Some(note) = reader.note() {
-        eprintln!("{note}");
+        crate::say!("{note}");
     }
     match result {
         Err(e) if stream::is_broken_pipe(&e) => Ok(()),

@@ -34,33 +34,33 @@ fn monotonic_ns() -> u64 {
 
 fn print_options(config: &Config, backend: &str) {
     let opt = |o: &Option<regex::Regex>| o.as_ref().map_or("(null)".to_string(), |r| r.to_string());
-    eprintln!("============   Options   ============");
-    eprintln!("backend: {backend}");
-    eprintln!("mark: 0x{:x}", config.mark);
-    eprintln!("mask: 0x{:x}", config.mask);
-    eprintln!("module-regex: {}", opt(&config.module_regex));
-    eprintln!("regex: {}", opt(&config.regex));
-    eprintln!(
+    crate::say!("============   Options   ============");
+    crate::say!("backend: {backend}");
+    crate::say!("mark: 0x{:x}", config.mark);
+    crate::say!("mask: 0x{:x}", config.mask);
+    crate::say!("module-regex: {}", opt(&config.module_regex));
+    crate::say!("regex: {}", opt(&config.regex));
+    crate::say!(
         "extension: {}",
         config
             .extension
             .as_ref()
             .map_or("(null)".to_string(), |p| p.display().to_string())
     );
-    eprintln!("tracer: {}", config.tracer);
-    eprintln!("output: {}", config.output);
-    eprintln!("perf_page_count: {}", config.perf.page_count);
-    eprintln!("perf_sample_period: {}", config.perf.sample_period);
-    eprintln!("perf_wakeup_events: {}", config.perf.wakeup_events);
+    crate::say!("tracer: {}", config.tracer);
+    crate::say!("output: {}", config.output);
+    crate::say!("perf_page_count: {}", config.perf.page_count);
+    crate::say!("perf_sample_period: {}", config.perf.sample_period);
+    crate::say!("perf_wakeup_events: {}", config.perf.wakeup_events);
     if let Some(port) = config.probe_server_port {
-        eprintln!("probe_server_port: {port}");
+        crate::say!("probe_server_port: {port}");
     }
     if let Some(path) = &config.write {
-        eprintln!("write: {}", path.display());
+        crate::say!("write: {}", path.display());
     }
-    eprintln!("snaplen: {}", config.snaplen);
-    eprintln!("timestamp: {}", config.timestamp);
-    eprintln!("============ End Options ============");
+    crate::say!("snaplen: {}", config.snaplen);
+    crate::say!("timestamp: {}", config.timestamp);
+    crate::say!("============ End Options ============");
 }
 
 /// Deletes tracking entries idle longer than `idle` (their skb was freed
@@ -83,16 +83,44 @@ fn sweep_tracked(map: &dyn MapCore, now_ns: u64, idle_ns: u64) -> usize {
     stale.iter().filter(|k| map.delete(k).is_ok()).count()
 }
 
-fn start_probe_server(port: u16) -> Result<()> {
-    let listener = std::net::TcpListener::bind(("0.0.0.0", port)).with_context(|| {
-        format!("probe server cannot listen on port {port}: pick another with --probe-server-port")
-    })?;
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            drop(conn);
-        }
-    });
-    Ok(())
+/// The readiness probe server's socket, bound (so a busy port fails before
+/// anything is attached) but not listening until tracing is ready.
+struct ProbeServer {
+    socket: std::os::fd::OwnedFd,
+    port: u16,
+}
+
+impl ProbeServer {
+    fn bind(port: u16) -> Result<ProbeServer> {
+        use rustix::net::{bind, socket, sockopt, AddressFamily, SocketType};
+        let busy = || {
+            format!(
+                "probe server cannot listen on port {port}: pick another with --probe-server-port"
+            )
+        };
+        let socket = socket(AddressFamily::INET, SocketType::STREAM, None).with_context(busy)?;
+        sockopt::set_socket_reuseaddr(&socket, true).with_context(busy)?;
+        let addr = std::net::SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, port);
+        bind(&socket, &addr).with_context(busy)?;
+        Ok(ProbeServer { socket, port })
+    }
+
+    /// Starts accepting (and closing) connections: the sign that tracing is ready.
+    fn start(self) -> Result<()> {
+        let port = self.port;
+        rustix::net::listen(&self.socket, 128)
+            .with_context(|| format!("probe server cannot listen on port {port}"))?;
+        let listener = std::net::TcpListener::from(self.socket);
+        std::thread::Builder::new()
+            .name("ipft-probe".into())
+            .spawn(move || {
+                for conn in listener.incoming() {
+                    drop(conn);
+                }
+            })
+            .context("cannot start the probe server thread")?;
+        Ok(())
+    }
 }
 
 /// Ring buffer bytes: 256 KiB per CPU for each --perf-page-count page
@@ -229,7 +257,7 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
 pub fn trace(config: Config, plan: Plan) -> Result<()> {
     plan.check_traceable(&config)?;
     if let Some(note) = &plan.note {
-        eprintln!("{note}");
+        crate::say!("{note}");
     }
     let backend = attach::backend(plan.kind, config.tracer, config.track);
     if config.verbose {
@@ -275,6 +303,10 @@ pub fn trace(config: Config, plan: Plan) -> Result<()> {
             )
         })?;
     }
+    let probe_server = config
+        .probe_server_port
+        .map(ProbeServer::bind)
+        .transpose()?;
     signals::install();
     let mut attached = load_and_attach(&config, &plan, backend.as_ref())?;
     if signals::stopped() {
@@ -288,12 +320,12 @@ pub fn trace(config: Config, plan: Plan) -> Result<()> {
         .transpose()?;
     if config.verbose && !decoder.is_empty() {
         for line in decoder.describe() {
-            eprintln!("{line}");
+            crate::say!("{line}");
         }
     }
     let resolver = Resolver::new(&plan::hook_table(&attached.probes), decoder);
     let stream = Stream::new(resolver, Selection::default(), recorder, output);
-    let result = run_stream(&config, &mut attached, stream);
+    let result = run_stream(&config, &mut attached, stream, probe_server);
     attached.attachment.detach();
     match result {
         Err(e) if stream::is_broken_pipe(&e) => Ok(()),
@@ -301,7 +333,12 @@ pub fn trace(config: Config, plan: Plan) -> Result<()> {
     }
 }
 
-fn run_stream(config: &Config, attached: &mut Attached, mut stream: Stream) -> Result<()> {
+fn run_stream(
+    config: &Config,
+    attached: &mut Attached,
+    mut stream: Stream,
+    probe_server: Option<ProbeServer>,
+) -> Result<()> {
     let obj = &attached.obj;
     let sink = Rc::new(RefCell::new(Sink::default()));
     let map = |name: &str| {
@@ -322,9 +359,9 @@ fn run_stream(config: &Config, attached: &mut Attached, mut stream: Stream) -> R
     } else {
         Receiver::perf(&events_map, &config.perf, sink.clone())?
     };
-    eprintln!("Trace ready!");
-    if let Some(port) = config.probe_server_port {
-        start_probe_server(port)?;
+    crate::say!("Trace ready!");
+    if let Some(server) = probe_server {
+        server.start()?;
     }
 
     let idle_ns = config.idle_timeout.as_nanos() as u64;
@@ -393,13 +430,13 @@ fn run_stream(config: &Config, attached: &mut Attached, mut stream: Stream) -> R
         log::warn!("{malformed} malformed records from the kernel were skipped");
     }
     if untracked_reported > 0 {
-        eprintln!(
+        crate::say!(
             "{untracked_reported} hits of matching packets found the tracking map full (those packets were not followed): raise --track-map-size (now {})",
             config.track_map_size
         );
     }
     if lost_reported > 0 {
-        eprintln!(
+        crate::say!(
             "Lost {lost_reported} events: the {} was full; raise --perf-page-count or narrow -r/--module-regex",
             if use_ringbuf { "ring buffer" } else { "perf buffer" }
         );

@@ -14,8 +14,33 @@ use super::{
     clone, set_template_targets, Attachment, Backend, Probe, Progress, CLONE_ENTRY, CLONE_EXIT,
 };
 use crate::cli::{BackendKind, Tracer};
+use crate::discover::ArgAccess;
 use crate::discover::Target;
 use crate::load::embedded;
+
+/// How this backend reads the skb argument: the trampoline's argument slots.
+pub const ACCESS: ArgAccess = ArgAccess::Trampoline;
+
+/// Whether the kernel loads fentry programs (trampolines, 5.5+; refused by
+/// lockdown or where BPF trampolines are missing): an empty program against
+/// `btf_id`, a vmlinux skb function.
+pub fn probe(btf_id: Option<u32>) -> Result<(), String> {
+    let btf_id = btf_id.ok_or("no traceable skb function to probe fentry with")?;
+    let target = clone::CloneTarget {
+        prog_name: "ipft_probe",
+        prog_type: libbpf_sys::BPF_PROG_TYPE_TRACING,
+        attach_type: libbpf_sys::BPF_TRACE_FENTRY,
+        attach_btf_id: btf_id,
+        attach_btf_obj_fd: None,
+    };
+    clone::load(&target, &super::empty_program(), false)
+        .map(drop)
+        .map_err(|e| {
+            let e = format!("{e:#}");
+            let errno = e.rsplit("load failed: ").next().unwrap_or(&e).to_string();
+            format!("fentry refused ({errno})")
+        })
+}
 
 pub struct Fentry {
     pub tracer: Tracer,

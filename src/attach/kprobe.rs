@@ -18,8 +18,21 @@ use super::{
     CLONE_ENTRY, CLONE_EXIT,
 };
 use crate::cli::BackendKind;
+use crate::discover::ArgAccess;
 use crate::discover::Target;
 use crate::load::embedded;
+
+/// How this backend reads the skb argument: registers at the function entry.
+pub const ACCESS: ArgAccess = ArgAccess::Registers;
+
+/// Whether the kernel has kprobes: their PMU is registered.
+pub fn probe() -> Result<(), String> {
+    if std::path::Path::new(KPROBE_PMU_TYPE).exists() {
+        Ok(())
+    } else {
+        Err("kprobes unavailable (no kprobe PMU: kernel without CONFIG_KPROBES?)".to_string())
+    }
+}
 
 pub struct Kprobe;
 

@@ -12,14 +12,61 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use anyhow::Result;
 use libbpf_rs::{Object, OpenObject};
 
-use super::clone::errno_msg;
+use super::clone::{self, errno_msg};
 use super::{
     enable_clone_programs, enable_templates, Attachment, Backend, Probe, Progress, CLONE_ENTRY,
     CLONE_EXIT,
 };
 use crate::cli::BackendKind;
 use crate::discover::btf::MAX_REG_ARGS;
+use crate::discover::ArgAccess;
 use crate::load::embedded;
+
+/// How this backend reads the skb argument: registers at the function entry.
+pub const ACCESS: ArgAccess = ArgAccess::Registers;
+
+/// Whether the kernel takes kprobe-multi links (5.18+, CONFIG_FPROBE): an
+/// empty program on `symbol` (a vmlinux skb function), detached at once.
+pub fn probe(kprobes: &Result<(), String>, symbol: Option<&str>) -> Result<(), String> {
+    kprobes.clone()?;
+    let symbol = symbol.ok_or("no traceable skb function to probe kprobe-multi with")?;
+    let target = clone::CloneTarget {
+        prog_name: "ipft_probe",
+        prog_type: libbpf_sys::BPF_PROG_TYPE_KPROBE,
+        attach_type: libbpf_sys::BPF_TRACE_KPROBE_MULTI,
+        attach_btf_id: 0,
+        attach_btf_obj_fd: None,
+    };
+    let prog = clone::load(&target, &super::empty_program(), false)
+        .map_err(|e| format!("kprobe-multi refused ({e:#})"))?;
+    let sym = std::ffi::CString::new(symbol).map_err(|e| e.to_string())?;
+    let mut syms = [sym.as_ptr()];
+    let mut opts = libbpf_sys::bpf_link_create_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_link_create_opts>() as _,
+        ..Default::default()
+    };
+    opts.__bindgen_anon_1.kprobe_multi =
+        libbpf_sys::bpf_link_create_opts__bindgen_ty_1__bindgen_ty_2 {
+            cnt: 1,
+            syms: syms.as_mut_ptr(),
+            ..Default::default()
+        };
+    // SAFETY: prog is valid; opts and the symbol array outlive the call.
+    let fd = unsafe {
+        libbpf_sys::bpf_link_create(
+            prog.as_fd().as_raw_fd(),
+            0,
+            libbpf_sys::BPF_TRACE_KPROBE_MULTI,
+            &opts,
+        )
+    };
+    if fd < 0 {
+        return Err(format!("kprobe-multi unavailable ({})", errno_msg(fd)));
+    }
+    // SAFETY: a fresh link fd we own; dropping it detaches the probe again.
+    drop(unsafe { OwnedFd::from_raw_fd(fd) });
+    Ok(())
+}
 
 pub struct KprobeMulti;
 

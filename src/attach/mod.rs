@@ -21,7 +21,6 @@ use libbpf_rs::{Object, OpenObject};
 
 use crate::cli::{BackendKind, Tracer};
 use crate::discover::{ArgAccess, Discovery, Target};
-use crate::preflight::Features;
 
 /// A hook to attach: its target and its probe word, the value its events
 /// carry (the probe id, `probes[i]` has id `i`) plus flags. Mirrors
@@ -152,18 +151,45 @@ impl Attachment {
 /// Threads for attach and detach. Most of their time is spent waiting in
 /// the kernel (RCU grace periods), not on a CPU, so there are many more of
 /// them than cores: concurrent waits share grace periods.
+///
+/// Where threads cannot start (a low pids limit, a small `ulimit -v`), the
+/// pool gets as many as start, halving the count down to one; with none at
+/// all, the calling thread does the work alone.
 pub fn pool() -> &'static rayon::ThreadPool {
     static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
     POOL.get_or_init(|| {
-        let threads = std::thread::available_parallelism()
+        let wanted = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .max(4)
             * 8;
+        let mut threads = wanted;
+        while threads >= 1 {
+            let built = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("ipft-attach-{i}"))
+                .build();
+            match built {
+                Ok(pool) => {
+                    if threads < wanted {
+                        log::debug!("attach threads: {threads} (of {wanted}: no more could start)");
+                    }
+                    return pool;
+                }
+                Err(e) => log::debug!("cannot start {threads} attach threads: {e}"),
+            }
+            threads /= 2;
+        }
+        log::warn!(
+            "no attach thread could start: attaching from the main thread, one hook at a time"
+        );
         rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("ipft-attach-{i}"))
+            .num_threads(1)
+            .use_current_thread()
             .build()
-            .expect("failed to start attach threads")
+            .unwrap_or_else(|e| {
+                crate::say!("ipft: cannot attach: not even one thread could start ({e})");
+                std::process::exit(1)
+            })
     })
 }
 
@@ -278,7 +304,7 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        eprintln!("{}", self.line());
+        crate::say!("{}", self.line());
     }
 
     pub fn succeeded(&self) -> usize {
@@ -286,12 +312,63 @@ impl Progress {
     }
 }
 
+/// `r0 = 0; exit`: what the feature probes load.
+fn empty_program() -> [libbpf_sys::bpf_insn; 2] {
+    [
+        libbpf_sys::bpf_insn {
+            code: 0xb7,
+            ..Default::default()
+        },
+        libbpf_sys::bpf_insn {
+            code: 0x95,
+            ..Default::default()
+        },
+    ]
+}
+
+/// What the running kernel accepts, probed once with tiny programs (never
+/// guessed from the kernel version); each probe lives with its backend.
+#[derive(Debug)]
+pub struct Features {
+    pub kprobe: Result<(), String>,
+    pub kprobe_multi: Result<(), String>,
+    pub fentry: Result<(), String>,
+    pub ringbuf: bool,
+}
+
+impl Features {
+    pub fn probe(discovery: &Discovery) -> Features {
+        let vmlinux_func = discovery.functions.iter().find(|t| t.btf_obj.is_none());
+        let kprobe = kprobe::probe();
+        let kprobe_multi = kprobe_multi::probe(&kprobe, vmlinux_func.map(|f| f.name.as_str()));
+        let fentry = fentry::probe(vmlinux_func.map(|f| f.btf_id));
+        Features {
+            kprobe,
+            kprobe_multi,
+            fentry,
+            ringbuf: libbpf_rs::MapType::RingBuf.is_supported().unwrap_or(false),
+        }
+    }
+
+    /// Why `kind` cannot be used here, or `None` if it can.
+    pub fn unavailable(&self, kind: BackendKind) -> Option<String> {
+        let r = match kind {
+            BackendKind::Kprobe => &self.kprobe,
+            BackendKind::KprobeMulti => &self.kprobe_multi,
+            BackendKind::Ftrace => &self.fentry,
+            BackendKind::Tracepoint => return None,
+        };
+        r.as_ref().err().cloned()
+    }
+}
+
 /// How a backend reads arguments, i.e. which targets it can trace.
 pub fn access(kind: BackendKind) -> ArgAccess {
     match kind {
-        BackendKind::Kprobe | BackendKind::KprobeMulti => ArgAccess::Registers,
-        BackendKind::Ftrace => ArgAccess::Trampoline,
-        BackendKind::Tracepoint => ArgAccess::TracepointCtx,
+        BackendKind::Kprobe => kprobe::ACCESS,
+        BackendKind::KprobeMulti => kprobe_multi::ACCESS,
+        BackendKind::Ftrace => fentry::ACCESS,
+        BackendKind::Tracepoint => tracepoint::ACCESS,
     }
 }
 

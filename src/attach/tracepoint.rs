@@ -14,7 +14,11 @@ use libbpf_rs::{Object, OpenObject};
 
 use super::{clone, set_template_targets, Attachment, Backend, Probe, Progress};
 use crate::cli::BackendKind;
+use crate::discover::ArgAccess;
 use crate::load::embedded;
+
+/// How this backend reads the skb argument: the tracepoint's arguments.
+pub const ACCESS: ArgAccess = ArgAccess::TracepointCtx;
 
 pub struct Tracepoint {
     pub track: bool,

@@ -138,7 +138,7 @@ fn in_process(path: &Path, vmlinux: Option<Vec<u8>>) -> Result<Vec<u8>> {
     let args = cc1_args(path);
     let out = in_child(|| ffi::compile(&args, &files))
         .with_context(|| format!("the built-in compiler failed on {}", path.display()))?;
-    eprint!("{}", out.diagnostics);
+    crate::say_part!("{}", out.diagnostics);
     if !out.ok {
         if let Some(missing) = missing_header(&out.diagnostics) {
             bail!(

@@ -85,7 +85,7 @@ impl Aggregate {
             .last_counter
             .is_none_or(|t| t.elapsed() >= Duration::from_millis(100));
         if force || due {
-            eprint!("\rGot {} traces", self.count);
+            crate::say_part!("\rGot {} traces", self.count);
             self.last_counter = Some(Instant::now());
         }
     }
@@ -186,7 +186,7 @@ impl Aggregate {
         }
         if self.tty_counter {
             // Clear the counter line before the block, redraw it after.
-            eprint!("\r\x1b[K");
+            crate::say_part!("\r\x1b[K");
         }
         let mut text = String::new();
         for line in lines {
@@ -269,7 +269,7 @@ impl Output for Aggregate {
     fn finish(&mut self) -> io::Result<()> {
         self.show_counter(true);
         if self.tty_counter {
-            eprintln!();
+            crate::say!();
         }
         let mut lines = self.render();
         if !self.header_done {

@@ -1,0 +1,189 @@
+//! Ordinary faults never crash ipft: a reader that went away, a full
+//! stdout, a closed stderr, too few threads, a busy probe port. Each ends with the
+//! right exit status and at most one line, never a panic (exit 101) or an
+//! abort.
+
+mod common;
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::process::{Command, Output, Stdio};
+
+use common::{Need, IPFT};
+
+/// A pipe whose read end is already closed: every write to it fails with EPIPE.
+fn broken_pipe() -> Stdio {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid array of two ints.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both fds were just created and are owned here.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    Stdio::from(write)
+}
+
+fn dev_full() -> Stdio {
+    Stdio::from(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap(),
+    )
+}
+
+fn run(args: &[&str], stdout: Stdio, stderr: Stdio) -> Output {
+    Command::new(IPFT)
+        .args(args)
+        .stdout(stdout)
+        .stderr(stderr)
+        .output()
+        .unwrap()
+}
+
+fn no_panic(out: &Output, what: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    assert!(
+        out.status.code().is_some(),
+        "{what}: killed by a signal: {:?}",
+        out.status
+    );
+    assert_ne!(out.status.code(), Some(101), "{what}: panicked");
+}
+
+#[test]
+fn a_reader_going_away_ends_quietly() {
+    for args in [
+        &["--gen", "bpf-module-skeleton"][..],
+        &["--gen", "bpf-module-header"],
+        &["--help"],
+        &["--version"],
+        &["--man"],
+        &["--completions", "bash"],
+    ] {
+        let out = run(args, broken_pipe(), Stdio::piped());
+        no_panic(&out, &format!("{args:?} | true"));
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_full_or_closed_stdout_is_one_line_and_exit_one() {
+    let out = run(&["--help"], dev_full(), Stdio::piped());
+    no_panic(&out, "--help >/dev/full");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot write to stdout: No space left on device"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_closed_stderr_loses_messages_not_the_exit_status() {
+    let out = run(&["-m", "12abc"], Stdio::null(), broken_pipe());
+    no_panic(&out, "-m 12abc 2>&1 | true");
+    assert_eq!(out.status.code(), Some(2), "still a usage error");
+    let out = run(&["--read", "/no/such/file"], Stdio::null(), broken_pipe());
+    no_panic(&out, "--read missing 2>&-");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn root_list_into_a_closed_pipe_ends_quietly() {
+    if !common::require(
+        "root_list_into_a_closed_pipe_ends_quietly",
+        &[Need::Root, Need::Btf],
+    ) {
+        return;
+    }
+    // `ipft -l 2>&1 | head -1`: both streams go away.
+    let out = run(&["-l", "-b", "tracepoint"], broken_pipe(), broken_pipe());
+    no_panic(&out, "-l 2>&1 | head -1");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn root_attach_works_when_threads_cannot_start() {
+    let cgroup = std::path::Path::new("/sys/fs/cgroup/pids");
+    let usable = cgroup.join("tasks").exists();
+    if !common::require(
+        "root_attach_works_when_threads_cannot_start",
+        &[Need::Root, Need::Btf],
+    ) {
+        return;
+    }
+    if !usable {
+        if std::env::var("IPFT_TEST_STRICT").as_deref() == Ok("1") {
+            panic!("root_attach_works_when_threads_cannot_start: no pids cgroup at {cgroup:?}");
+        }
+        eprintln!(
+            "SKIP root_attach_works_when_threads_cannot_start: no pids cgroup (v1) at {cgroup:?}"
+        );
+        return;
+    }
+    let _serial = common::serial();
+    let group = cgroup.join(format!("ipft-test-{}", std::process::id()));
+    std::fs::create_dir_all(&group).unwrap();
+    // ipft and the shell that moves it there: too few for even one more thread.
+    std::fs::write(group.join("pids.max"), "3").unwrap();
+    let tasks = group.join("tasks");
+    let script = format!("echo $$ > {}; exec \"$@\"", tasks.display());
+    let ipft = common::Ipft::start_with(
+        "sh",
+        &["-c", &script, "sh", IPFT],
+        &["-b", "tracepoint", "-m", "0x5eed0f10", "-o", "json"],
+    );
+    let (_, err, code) = ipft.stop();
+    let _ = std::fs::remove_dir(&group);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Attaching program (total"), "{err}");
+    assert!(
+        err.contains("no attach thread could start"),
+        "said once: {err}"
+    );
+}
+
+#[test]
+fn root_busy_probe_port_fails_before_attaching() {
+    if !common::require(
+        "root_busy_probe_port_fails_before_attaching",
+        &[Need::Root, Need::Btf],
+    ) {
+        return;
+    }
+    let _serial = common::serial();
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = run(
+        &[
+            "-b",
+            "tracepoint",
+            "-m",
+            "1",
+            "--enable-probe-server",
+            "--probe-server-port",
+            &port,
+        ],
+        Stdio::null(),
+        Stdio::piped(),
+    );
+    no_panic(&out, "busy probe port");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("probe server cannot listen on port {port}")),
+        "{err}"
+    );
+    assert!(!err.contains("Trace ready!"), "never ready: {err}");
+    assert!(
+        !err.contains("Attaching program"),
+        "refused before attaching: {err}"
+    );
+}
