@@ -98,7 +98,22 @@ struct ipft_tracked {
 	__u64 parent;
 	__u64 last_seen; /* read by userspace at offset 16 (src/session.rs) */
 	__u64 shape;	 /* ipft_shape() at the last snapshot (--snaplen) */
+	__u64 head;	 /* skb->head when tracking started: the packet's identity */
 };
+
+/*
+ * The same skb address with another data buffer is another packet: the
+ * kernel recycled the skb (the NAPI skb cache, deferred frees) where no
+ * traced hook saw it freed. A packet whose buffer is reallocated
+ * (pskb_expand_head) looks the same: it is followed on only if its mark still
+ * matches, under a new id. A NULL head (an skb being freed) proves nothing.
+ */
+static __always_inline int ipft_same_packet(struct ipft_tracked *t, struct sk_buff *skb)
+{
+	__u64 head = (__u64)BPF_CORE_READ(skb, head);
+
+	return !head || !t->head || head == t->head;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -238,7 +253,7 @@ static __always_inline void ipft_clone_enter(struct sk_buff *skb)
 		return;
 	now = bpf_ktime_get_ns();
 	t = bpf_map_lookup_elem(&ipft_tracked, &key);
-	if (t && now - t->last_seen <= ipft_idle_ns)
+	if (t && now - t->last_seen <= ipft_idle_ns && ipft_same_packet(t, skb))
 		id = t->id;
 	st = bpf_map_lookup_elem(&ipft_clone_stacks, &owner);
 	if (!st) {
@@ -290,6 +305,7 @@ static __always_inline void ipft_clone_return(__u64 ret)
 				fresh.id = ipft_new_id();
 				fresh.parent = src.id;
 				fresh.last_seen = now;
+				fresh.head = (__u64)BPF_CORE_READ(skb, head);
 				if (bpf_map_update_elem(&ipft_tracked, &key, &fresh, BPF_ANY) != 0)
 					ipft_count(IPFT_COUNT_TRACK_FULL);
 			}
@@ -449,7 +465,7 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u6
 		return ipft_mark_matches(skb) ? key : 0;
 	}
 	t = bpf_map_lookup_elem(&ipft_tracked, &key);
-	if (t && now - t->last_seen <= ipft_idle_ns) {
+	if (t && now - t->last_seen <= ipft_idle_ns && ipft_same_packet(t, skb)) {
 		t->last_seen = now;
 		*parent = t->parent;
 		if (ipft_snaplen) {
@@ -468,6 +484,7 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u6
 	}
 	fresh.id = ipft_new_id();
 	fresh.last_seen = now;
+	fresh.head = (__u64)BPF_CORE_READ(skb, head);
 	if (ipft_snaplen) {
 		fresh.shape = ipft_shape(skb);
 		*snapshot = 1;

@@ -30,7 +30,8 @@ IPFT_TP_TEMPLATE(11)
 
 /*
  * Every slab free of an skb, whatever path freed it (kfree_skb and
- * consume_skb do not see them all). Attached only when tracking. A raw
+ * consume_skb do not see them all, nor the fast clones freed with their
+ * original). Attached only when tracking. A raw
  * tracepoint, not tp_btf: kernels before 6.18 refuse tp_btf reads of its
  * `const void *ptr` argument. args[1] is the freed object in every kernel's
  * kmem_cache_free tracepoint.
@@ -39,11 +40,22 @@ SEC("raw_tp/kmem_cache_free")
 int ipft_slab_free(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct sk_buff *skb = (struct sk_buff *)ctx->args[1];
-	__u64 key = (__u64)skb;
+	__u64 key = (__u64)skb, clone;
 
-	if (!ipft_track || !bpf_map_lookup_elem(&ipft_tracked, &key))
+	if (!ipft_track)
 		return 0;
-	return ipft_trace(ctx, skb, IPFT_PROBE_SILENT | IPFT_PROBE_FORGET, 0);
+	if (bpf_map_lookup_elem(&ipft_tracked, &key))
+		ipft_trace(ctx, skb, IPFT_PROBE_SILENT | IPFT_PROBE_FORGET, 0);
+	/*
+	 * A fast clone (struct sk_buff_fclones: TCP's transmit clones) is freed
+	 * with its original, by the original's address: the clone right after it
+	 * is gone too. In the plain skb cache that address is inside the padding
+	 * of the same object, never another skb.
+	 */
+	clone = key + bpf_core_type_size(struct sk_buff);
+	if (bpf_map_lookup_elem(&ipft_tracked, &clone))
+		ipft_trace(ctx, (struct sk_buff *)clone, IPFT_PROBE_SILENT | IPFT_PROBE_FORGET, 0);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -263,6 +263,18 @@ pub fn trace(config: Config, plan: Plan) -> Result<()> {
     if config.verbose {
         print_options(&config, &plan.kind.to_string());
     }
+    if config.track {
+        let slab = if plan.kind == crate::cli::BackendKind::Tracepoint {
+            ", or freed to the skb slab (kmem_cache_free, fast clones with their original)"
+        } else {
+            ""
+        };
+        log::debug!(
+            "a packet ends when its skb is freed at {}{slab}, or after {:?} without an event; an skb met again with another data buffer (skb->head) is another packet",
+            backend.free_points().join(", "),
+            config.idle_timeout
+        );
+    }
     let realtime_offset_ns = file::realtime_offset_ns();
     let clock = Clock::new(config.timestamp, realtime_offset_ns as i128);
     // Refused before anything is attached: a terminal for pcapng, an unwritable -w.

@@ -272,3 +272,96 @@ fn root_full_tracking_map_is_counted_and_reported() {
     assert!(!full.is_empty(), "no tracking_map_full record: {stdout}");
     assert!(stderr.contains("found the tracking map full"), "{stderr}");
 }
+
+/// The IPv4 source of a JSON `packet` snapshot (raw IPv4, or Ethernet + IPv4).
+fn snapshot_source(hex: &str) -> Option<std::net::Ipv4Addr> {
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let ip = match bytes.first()? >> 4 {
+        4 => &bytes[..],
+        _ if bytes.get(12..14) == Some(&[0x08, 0x00]) => &bytes[14..],
+        _ => return None,
+    };
+    let src: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
+    Some(src.into())
+}
+
+#[test]
+fn root_unmarked_packets_never_join_a_marked_packet() {
+    if !require("root_unmarked_packets_never_join_a_marked_packet", NEEDS) {
+        return;
+    }
+    let _serial = common::serial();
+    let mark = 0x7ac0005u32;
+    let pair = NetPair::new();
+    let (a, b) = (pair.addr_a, pair.addr_b);
+    let ipft = Ipft::start(&[
+        "-b",
+        "tracepoint",
+        "-m",
+        &mark.to_string(),
+        "-o",
+        "json",
+        "--snaplen",
+        "64",
+    ]);
+    // Bulk TCP both ways at once; only A's socket is marked.
+    let sink_b = NetPair::in_ns(&pair.b, || common::tcp_sink(5001, 1));
+    let sink_a = NetPair::in_ns(&pair.a, || common::tcp_sink(5002, 1));
+    std::thread::sleep(Duration::from_millis(200));
+    let data = vec![0x42u8; 8 << 20];
+    let marked = {
+        let data = data.clone();
+        NetPair::in_ns(&pair.a, move || {
+            common::send_tcp(SocketAddrV4::new(b, 5001), mark, &data)
+        })
+    };
+    let unmarked = NetPair::in_ns(&pair.b, move || {
+        common::send_tcp(SocketAddrV4::new(a, 5002), 0, &data)
+    });
+    marked.join().unwrap();
+    unmarked.join().unwrap();
+    sink_a.join().unwrap();
+    sink_b.join().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (stdout, stderr, code) = ipft.stop();
+    assert_eq!(code, 0, "{stderr}");
+    let events: Vec<Value> = common::json_events(&stdout);
+    let mut checked = 0;
+    let mut wrong = HashSet::new();
+    for e in &events {
+        if let Some(src) = e.get("packet").and_then(|p| snapshot_source(p.as_str()?)) {
+            checked += 1;
+            if src != a {
+                wrong.insert(e["packet_id"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    let ids: HashSet<&str> = events
+        .iter()
+        .map(|e| e["packet_id"].as_str().unwrap())
+        .collect();
+    assert!(checked > 100, "too few snapshots to judge: {checked}");
+    let example: Vec<String> = wrong
+        .iter()
+        .next()
+        .map(|id| {
+            events
+                .iter()
+                .filter(|e| e["packet_id"] == id.as_str())
+                .map(|e| {
+                    let src = e.get("packet").and_then(|p| snapshot_source(p.as_str()?));
+                    format!("{} {} {:?}", e["timestamp"], e["function"], src)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        wrong.is_empty(),
+        "{} of {} marked packets show packets sent by {b} (unmarked): {wrong:?}; one of them:\n{}",
+        wrong.len(),
+        ids.len(),
+        example.join("\n")
+    );
+}

@@ -3,12 +3,15 @@
  * sendmark: send a little IPv4 traffic with SO_MARK set, for the guest scenarios (static, no libc
  * resolver, no python in the initramfs).
  *
- *   sendmark [-c] [-m MARK] [-u COUNT] [-p PORT] [-t PORT] [-i COUNT] [-w PORT] ADDR
+ *   sendmark [-c] [-m MARK] [-u COUNT] [-p PORT] [-t PORT [-b BYTES]] [-i COUNT] [-w PORT] ADDR
+ *   sendmark -l PORT ADDR
  *
  *   -m MARK   SO_MARK on every socket (decimal or 0x hex; 0 = leave unset)      [0]
  *   -u COUNT  send COUNT UDP datagrams of 32 bytes to ADDR:PORT                 [0]
  *   -p PORT   UDP destination port                                              [9]
  *   -t PORT   one TCP connect to ADDR:PORT; refused or reset is fine (the SYN went out)
+ *   -b BYTES  with -t: send BYTES over the connection, then read until the peer closes
+ *   -l PORT   a sink: accept one TCP connection on ADDR:PORT and read it to the end
  *   -i COUNT  send COUNT ICMP echo requests (raw socket), waiting up to 1 s for each reply
  *   -w PORT   readiness probe: exit 0 if a TCP connect to ADDR:PORT succeeds, 1 if not
  *   -c        keep an AF_PACKET (ETH_P_ALL) socket open while sending, as a capture tool
@@ -78,6 +81,29 @@ static int send_udp(long count, int port)
 }
 
 /* Returns 0 when connected, 1 when refused/reset/timed out, -1 on a local error. */
+static long bulk;
+
+/* Sends `bulk` bytes on fd, then reads until the peer closes; -1 on an error. */
+static int send_bulk(int fd)
+{
+	static char buf[65536];
+	long left = bulk;
+
+	while (left > 0) {
+		ssize_t n = send(fd, buf, left < (long)sizeof(buf) ? left : (long)sizeof(buf), 0);
+
+		if (n < 0) {
+			perror("sendmark: send");
+			return -1;
+		}
+		left -= n;
+	}
+	shutdown(fd, SHUT_WR);
+	while (recv(fd, buf, sizeof(buf), 0) > 0)
+		;
+	return 0;
+}
+
 static int tcp_connect(int port)
 {
 	struct sockaddr_in to = dst;
@@ -95,8 +121,40 @@ static int tcp_connect(int port)
 		close(fd);
 		return -1;
 	}
+	if (rc == 0 && bulk > 0 && send_bulk(fd) < 0) {
+		close(fd);
+		return -1;
+	}
 	close(fd);
 	return rc == 0 ? 0 : 1;
+}
+
+/* Accepts one connection on dst:port and reads it to the end; prints the byte count. */
+static int tcp_sink(int port)
+{
+	static char buf[65536];
+	struct sockaddr_in at = dst;
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0), conn;
+	long total = 0;
+	ssize_t n;
+
+	at.sin_port = htons(port);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&at, sizeof(at)) < 0 || listen(fd, 1) < 0) {
+		perror("sendmark: listen");
+		return 1;
+	}
+	conn = accept(fd, NULL, NULL);
+	if (conn < 0) {
+		perror("sendmark: accept");
+		return 1;
+	}
+	while ((n = recv(conn, buf, sizeof(buf), 0)) > 0)
+		total += n;
+	printf("sink: %ld bytes on port %d\n", total, port);
+	close(conn);
+	close(fd);
+	return 0;
 }
 
 static uint16_t csum(const void *buf, size_t len)
@@ -172,9 +230,9 @@ static long number(const char *s, const char *what)
 int main(int argc, char **argv)
 {
 	long udp = 0, icmp = 0;
-	int port = 9, tcp = -1, probe = -1, opt, rc = 0, tap = -1;
+	int port = 9, tcp = -1, probe = -1, sink = -1, opt, rc = 0, tap = -1;
 
-	while ((opt = getopt(argc, argv, "cm:u:p:t:i:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "cm:u:p:t:b:l:i:w:")) != -1) {
 		switch (opt) {
 		case 'c':
 			tap = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
@@ -187,11 +245,13 @@ int main(int argc, char **argv)
 		case 'u': udp = number(optarg, "count"); break;
 		case 'p': port = number(optarg, "port"); break;
 		case 't': tcp = number(optarg, "port"); break;
+		case 'b': bulk = number(optarg, "bytes"); break;
+		case 'l': sink = number(optarg, "port"); break;
 		case 'i': icmp = number(optarg, "count"); break;
 		case 'w': probe = number(optarg, "port"); break;
 		default:
-			fprintf(stderr, "usage: sendmark [-c] [-m MARK] [-u COUNT] [-p PORT] [-t PORT] "
-					"[-i COUNT] [-w PORT] ADDR\n");
+			fprintf(stderr, "usage: sendmark [-c] [-m MARK] [-u COUNT] [-p PORT] [-t PORT "
+					"[-b BYTES]] [-i COUNT] [-w PORT] ADDR | -l PORT ADDR\n");
 			return 2;
 		}
 	}
@@ -205,6 +265,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (sink >= 0)
+		return tcp_sink(sink);
 	if (udp > 0)
 		rc |= send_udp(udp, port);
 	if (tcp >= 0) {

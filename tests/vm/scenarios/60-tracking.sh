@@ -11,30 +11,7 @@
 MARKED=20
 TAPPED=3
 
-# The receiver: a network namespace held by a sleeping process, joined by veth.
-unshare -n sleep 3600 &
-ns=$!
-sleep 0.5
-ip link add vA type veth || fail "cannot create a veth pair"
-# busybox names the peer itself: find it by the ifindex vA points to.
-peer_index=$(cat /sys/class/net/vA/iflink)
-peer=
-for dev in /sys/class/net/*; do
-	[ "$(cat "$dev/ifindex")" = "$peer_index" ] && peer=$(basename "$dev")
-done
-[ -n "$peer" ] || fail "cannot find the peer of vA"
-ip link set dev "$peer" netns $ns || fail "cannot move $peer into the receiver namespace"
-ip addr add 10.77.0.1/24 dev vA
-ip link set vA up
-nsenter -t $ns -n ip link set lo up
-nsenter -t $ns -n ip addr add 10.77.0.2/24 dev "$peer"
-nsenter -t $ns -n ip link set "$peer" up
-n=0
-until ping -c 1 -W 1 10.77.0.2 >/dev/null 2>&1; do
-	n=$((n + 1))
-	[ $n -lt 10 ] || fail "the receiver namespace does not answer ping over veth"
-done
-log "receiver namespace (pid $ns) at 10.77.0.2 via vA <-> $peer"
+receiver_netns
 
 # pairs FILE: "id function parent" per event (parent "-" when there is none).
 pairs() {
