@@ -59,6 +59,11 @@ const volatile __u8 ipft_use_ringbuf = 1;
 const volatile __u64 ipft_ring_wakeup = 0;
 /* --snaplen: packet bytes copied into an event that carries a snapshot. */
 const volatile __u16 ipft_snaplen = 0;
+/*
+ * Set by userspace when tracing stops: the programs return at once, so the
+ * last read of the buffer sees every event produced (and counted).
+ */
+volatile __u32 ipft_stopping = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -430,7 +435,8 @@ static __always_inline int ipft_submit_snapshot(void *ctx, struct ipft_event *ev
 		return 0;
 	ipft_count(IPFT_COUNT_EVENTS);
 	__builtin_memcpy(&rec->ev, ev, sizeof(*ev));
-	bpf_perf_event_output(ctx, &ipft_events, BPF_F_CURRENT_CPU, rec, size);
+	if (bpf_perf_event_output(ctx, &ipft_events, BPF_F_CURRENT_CPU, rec, size) != 0)
+		ipft_count(IPFT_COUNT_LOST);
 	return 1;
 }
 
@@ -444,9 +450,13 @@ static __always_inline void ipft_submit(void *ctx, struct ipft_event *ev)
 
 		if (bpf_ringbuf_output(&ipft_ring, ev, sizeof(*ev), flags) != 0)
 			ipft_count(IPFT_COUNT_LOST);
-	} else {
-		/* A full perf buffer reports its own PERF_RECORD_LOST. */
-		bpf_perf_event_output(ctx, &ipft_events, BPF_F_CURRENT_CPU, ev, sizeof(*ev));
+	} else if (bpf_perf_event_output(ctx, &ipft_events, BPF_F_CURRENT_CPU, ev, sizeof(*ev)) !=
+		   0) {
+		/*
+		 * Counted here: the kernel's PERF_RECORD_LOST only comes once the
+		 * buffer has room again, never for the end of a burst.
+		 */
+		ipft_count(IPFT_COUNT_LOST);
 	}
 }
 
@@ -502,7 +512,7 @@ static __always_inline int ipft_trace(void *ctx, struct sk_buff *skb, __u64 prob
 	struct net_device *dev;
 	int snapshot = 0;
 
-	if (!skb)
+	if (!skb || ipft_stopping)
 		return 0;
 
 	if (probe & IPFT_PROBE_SILENT) {

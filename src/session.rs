@@ -157,6 +157,8 @@ pub fn stdout_output(
 /// A loaded and attached trace.
 struct Attached {
     obj: Object,
+    /// The linked object's bytes, whose BTF locates `.bss` variables.
+    linked: Vec<u8>,
     attachment: Attachment,
     probes: Vec<Probe>,
     use_ringbuf: bool,
@@ -247,6 +249,7 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
     }
     Ok(Attached {
         obj,
+        linked,
         attachment,
         probes,
         use_ringbuf,
@@ -381,9 +384,19 @@ fn run_stream(
     let mut last_check = Instant::now();
     let mut last_sweep = Instant::now();
     let sweep_every = (config.idle_timeout / 2).max(Duration::from_millis(500));
+    let mut programs_stopped = false;
     let result = (|| -> Result<()> {
         loop {
             let done = signals::stopped();
+            if done && !programs_stopped {
+                // Stop the programs, let any still running finish, then drain:
+                // what was produced is then exactly what is received or lost.
+                programs_stopped = true;
+                if let Err(e) = load::stop_programs(obj, &attached.linked) {
+                    log::debug!("cannot stop the programs before the last read: {e:#}");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
             receiver.poll(Duration::from_millis(if done { 0 } else { 50 }))?;
             let batch = std::mem::take(&mut sink.borrow_mut().events);
             received += batch.len() as u64;
@@ -392,8 +405,9 @@ fn run_stream(
             }
             if done || last_check.elapsed() >= Duration::from_secs(1) {
                 last_check = Instant::now();
-                let lost = sink.borrow().perf_lost
-                    + load::read_percpu_counter(&counters, load::COUNT_LOST).unwrap_or(0);
+                // The programs count what the buffer refused, on either transport
+                // (perf's own PERF_RECORD_LOST counts the same events, late).
+                let lost = load::read_percpu_counter(&counters, load::COUNT_LOST).unwrap_or(0);
                 if lost > lost_reported {
                     stream.push(&RawRecord::Lost {
                         new: lost - lost_reported,
@@ -436,6 +450,12 @@ fn run_stream(
     };
     let produced = load::read_percpu_counter(&counters, load::COUNT_EVENTS).unwrap_or(0);
     log::debug!("events: produced {produced}, received {received}, lost {lost_reported}");
+    if !use_ringbuf {
+        log::debug!(
+            "perf buffer: {} lost events reported by the kernel so far",
+            sink.borrow().perf_lost
+        );
+    }
     let malformed = sink.borrow().malformed;
     drop(receiver);
     if malformed > 0 {

@@ -187,3 +187,45 @@ fn root_busy_probe_port_fails_before_attaching() {
         "refused before attaching: {err}"
     );
 }
+
+#[test]
+fn root_tracefs_mounted_by_ipft_is_unmounted_again() {
+    let needs = [Need::Root, Need::Btf, Need::Tool("unshare")];
+    if !common::require("root_tracefs_mounted_by_ipft_is_unmounted_again", &needs) {
+        return;
+    }
+    let _serial = common::serial();
+    // A private mount namespace without tracefs or debugfs, as on a fresh machine.
+    let script =
+        "umount -l /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null; \
+                  before=$(grep -cE ' - (tracefs|debugfs) ' /proc/self/mountinfo); \
+                  \"$@\" -l -b tracepoint -v >/dev/null 2>\"$ERR\"; rc=$?; \
+                  after=$(grep -cE ' - (tracefs|debugfs) ' /proc/self/mountinfo); \
+                  echo \"$before $after $rc\"";
+    let err = std::env::temp_dir().join(format!("ipft-tracefs-{}.err", std::process::id()));
+    let out = Command::new("unshare")
+        .args([
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            IPFT,
+        ])
+        .env("ERR", &err)
+        .output()
+        .unwrap();
+    let stderr = std::fs::read_to_string(&err).unwrap_or_default();
+    let _ = std::fs::remove_file(&err);
+    let counts = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(
+        counts, "0 0 0",
+        "tracefs/debugfs mounts before, after, ipft's exit:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("mounted tracefs at /sys/kernel/tracing") && stderr.contains("unmounted"),
+        "ipft mounted tracefs itself and unmounted it: {stderr}"
+    );
+}

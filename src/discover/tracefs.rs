@@ -2,7 +2,8 @@
 //!
 //! Finds the kernel's tracing directory (tracefs at `/sys/kernel/tracing`, or
 //! `tracing/` inside debugfs), mounting tracefs or debugfs when neither is
-//! mounted, and reads tracepoint categories from its `events/` tree.
+//! mounted (and unmounting it again once discovery is done), and reads
+//! tracepoint categories from its `events/` tree.
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -28,30 +29,75 @@ fn mount(fstype: &str, target: &str) -> std::io::Result<()> {
     }
 }
 
+/// The tracing directory; what ipft mounted to reach it is unmounted on drop.
+pub struct Tracing {
+    path: PathBuf,
+    mounted: Option<&'static str>,
+}
+
+impl std::ops::Deref for Tracing {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Tracing {
+    fn drop(&mut self) {
+        let Some(target) = self.mounted else { return };
+        let dst = CString::new(target).unwrap();
+        // SAFETY: a valid NUL-terminated path; MNT_DETACH never blocks.
+        if unsafe { libc::umount2(dst.as_ptr(), libc::MNT_DETACH) } == 0 {
+            log::debug!("unmounted {target} again");
+        } else {
+            log::debug!(
+                "cannot unmount {target}: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+}
+
 /// The tracing directory, mounting tracefs (then debugfs) if none is mounted.
 /// `None` when there is none and mounting failed (reasons go to the debug log).
-pub fn tracing_dir() -> Option<PathBuf> {
+pub fn tracing_dir() -> Option<Tracing> {
     let tracefs = PathBuf::from(TRACEFS);
     let debug_tracing = Path::new(DEBUGFS).join("tracing");
     for dir in [&tracefs, &debug_tracing] {
         if looks_mounted(dir) {
-            return Some(dir.clone());
+            return Some(Tracing {
+                path: dir.clone(),
+                mounted: None,
+            });
         }
     }
     match mount("tracefs", TRACEFS) {
         Ok(()) if looks_mounted(&tracefs) => {
             log::debug!("mounted tracefs at {TRACEFS}");
-            return Some(tracefs);
+            return Some(Tracing {
+                path: tracefs,
+                mounted: Some(TRACEFS),
+            });
         }
-        Ok(()) => {}
+        Ok(()) => drop(Tracing {
+            path: tracefs,
+            mounted: Some(TRACEFS),
+        }),
         Err(e) => log::debug!("cannot mount tracefs at {TRACEFS}: {e}"),
     }
     match mount("debugfs", DEBUGFS) {
-        Ok(()) if looks_mounted(&debug_tracing) => {
-            log::debug!("mounted debugfs at {DEBUGFS}");
-            Some(debug_tracing)
+        Ok(()) => {
+            let found = Tracing {
+                path: debug_tracing,
+                mounted: Some(DEBUGFS),
+            };
+            if looks_mounted(&found) {
+                log::debug!("mounted debugfs at {DEBUGFS}");
+                Some(found)
+            } else {
+                None
+            }
         }
-        Ok(()) => None,
         Err(e) => {
             log::debug!("cannot mount debugfs at {DEBUGFS}: {e}");
             None

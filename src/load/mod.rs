@@ -130,6 +130,31 @@ pub fn load(
     }
 }
 
+/// Sets the `ipft_stopping` flag in the loaded object's `.bss`: from then on
+/// the programs return at once (see `bpf/ipft_body.bpf.h`).
+pub fn stop_programs(obj: &Object, linked: &[u8]) -> Result<()> {
+    let btf = object_btf(linked)?;
+    let (_, off, size) = datasec_vars(&btf, ".bss")
+        .into_iter()
+        .find(|(n, ..)| n == "ipft_stopping")
+        .context("BPF object has no ipft_stopping in .bss")?;
+    let map = obj
+        .maps()
+        .find(|m| m.name().to_string_lossy().ends_with(".bss"))
+        .context("BPF object has no .bss map")?;
+    let key = 0u32.to_ne_bytes();
+    let mut value = map
+        .lookup(&key, libbpf_rs::MapFlags::ANY)?
+        .context(".bss has no value")?;
+    let slot = value
+        .get_mut(off as usize..(off + size) as usize)
+        .context(".bss is shorter than its BTF says")?;
+    slot.fill(0);
+    slot[0] = 1;
+    map.update(&key, &value, libbpf_rs::MapFlags::ANY)?;
+    Ok(())
+}
+
 /// Counters of the `ipft_lost` map (`IPFT_COUNT_*` in `bpf/ipft_body.bpf.h`).
 pub const COUNT_LOST: u32 = 0;
 pub const COUNT_TRACK_FULL: u32 = 1;
