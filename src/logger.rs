@@ -62,17 +62,37 @@ impl Log for StderrLogger {
 
 static LOGGER: StderrLogger = StderrLogger;
 
-fn libbpf_print(level: libbpf_rs::PrintLevel, msg: String) {
-    let msg = msg.trim_end();
+/// libbpf's messages at or above this level reach the log (0 warn, 1 info, 2 debug).
+static LIBBPF_LEVEL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// libbpf's print callback. Installed directly rather than through
+/// `libbpf_rs::set_print`, whose formatting aborts the process on a message
+/// that is not UTF-8 (a verifier log quoting an extension's Latin-1 comment):
+/// here such bytes print as U+FFFD.
+unsafe extern "C" fn libbpf_print(
+    level: libbpf_sys::libbpf_print_level,
+    fmt: *const std::ffi::c_char,
+    args: *mut libbpf_sys::__va_list_tag,
+) -> std::ffi::c_int {
+    if level > LIBBPF_LEVEL.load(std::sync::atomic::Ordering::Relaxed) {
+        return 0;
+    }
+    // SAFETY: libbpf passes a valid format string and its argument list.
+    let Ok(bytes) = (unsafe { vsprintf::vsprintf_raw(fmt, args) }) else {
+        return 0;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let msg = text.trim_end();
     // Expected for extensions: their __ipft_skip section only carries BTF.
     if msg.contains("skipping unrecognized data section") {
-        return;
+        return 0;
     }
     match level {
-        libbpf_rs::PrintLevel::Warn => log::warn!("{msg}"),
-        libbpf_rs::PrintLevel::Info => log::debug!("{msg}"),
-        libbpf_rs::PrintLevel::Debug => log::trace!("{msg}"),
+        libbpf_sys::LIBBPF_WARN => log::warn!("{msg}"),
+        libbpf_sys::LIBBPF_INFO => log::debug!("{msg}"),
+        _ => log::trace!("{msg}"),
     }
+    0
 }
 
 pub fn init(verbose: bool) {
@@ -83,9 +103,11 @@ pub fn init(verbose: bool) {
         LevelFilter::Warn
     });
     let level = if verbose {
-        libbpf_rs::PrintLevel::Debug
+        libbpf_sys::LIBBPF_DEBUG
     } else {
-        libbpf_rs::PrintLevel::Warn
+        libbpf_sys::LIBBPF_WARN
     };
-    libbpf_rs::set_print(Some((level, libbpf_print)));
+    LIBBPF_LEVEL.store(level, std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: the callback has libbpf's print signature and never unwinds.
+    unsafe { libbpf_sys::libbpf_set_print(Some(libbpf_print)) };
 }

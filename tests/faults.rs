@@ -229,3 +229,38 @@ fn root_tracefs_mounted_by_ipft_is_unmounted_again() {
         "ipft mounted tracefs itself and unmounted it: {stderr}"
     );
 }
+
+#[test]
+fn root_a_verifier_log_that_is_not_utf8_prints_lossily() {
+    if !common::require(
+        "root_a_verifier_log_that_is_not_utf8_prints_lossily",
+        &[Need::Root, Need::Btf],
+    ) {
+        return;
+    }
+    let _serial = common::serial();
+    // The verifier quotes the failing line, Latin-1 comment included.
+    let src = std::env::temp_dir().join(format!("ipft-latin1-{}.bpf.c", std::process::id()));
+    std::fs::write(
+        &src,
+        b"#include <ipft.h>\nstruct event { __u32 len; } __ipft_event_struct;\n\
+          __hidden int module(void *ctx, struct sk_buff *skb, __u8 data[64])\n{\n\
+          \tvolatile __u32 i = 100;\n\treturn data[i]; /* caf\xe9: past the data area */\n}\n",
+    )
+    .unwrap();
+    let out = run(
+        &["-b", "tracepoint", "-m", "1", "-e", src.to_str().unwrap()],
+        Stdio::null(),
+        Stdio::piped(),
+    );
+    let _ = std::fs::remove_file(&src);
+    no_panic(&out, "Latin-1 in the verifier log");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "refused, not aborted: {err}");
+    assert!(err.contains("caf\u{fffd}: past the data area"), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("ipft: ")).count(),
+        1,
+        "{err}"
+    );
+}
