@@ -264,3 +264,66 @@ fn root_a_verifier_log_that_is_not_utf8_prints_lossily() {
         "{err}"
     );
 }
+
+#[test]
+fn a_non_utf8_source_path_and_a_deleted_working_directory_compile() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = std::env::temp_dir().join(format!("ipft-paths-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let skeleton = Command::new(IPFT)
+        .args(["--gen", "bpf-module-skeleton"])
+        .output()
+        .unwrap();
+    assert!(skeleton.status.success());
+    let latin1 = dir.join(std::ffi::OsStr::from_bytes(b"caf\xe9.bpf.c"));
+    std::fs::write(&latin1, &skeleton.stdout).unwrap();
+    let obj = dir.join("latin1.o");
+    let out = Command::new(IPFT)
+        .arg("-e")
+        .arg(&latin1)
+        .arg("--emit-object")
+        .arg(&obj)
+        .output()
+        .unwrap();
+    no_panic(&out, "non-UTF-8 path");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read(&obj).unwrap().starts_with(b"\x7fELF"));
+
+    // ipft started in a directory that no longer exists, the built-in compiler and $CC.
+    let gone = dir.join("gone");
+    std::fs::create_dir_all(&gone).unwrap();
+    let clang = common::bpf_clang();
+    for cc in [None, clang.as_deref()] {
+        let obj = dir.join(format!("gone-{}.o", cc.is_some()));
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            "cd \"$1\" && rmdir \"$1\" && shift && exec \"$@\"",
+            "sh",
+        ])
+        .arg(&gone)
+        .arg(IPFT)
+        .arg("-e")
+        .arg(&latin1)
+        .arg("--emit-object")
+        .arg(&obj);
+        match cc {
+            Some(cc) => cmd.env("CC", cc),
+            None => cmd.env_remove("CC"),
+        };
+        let out = cmd.output().unwrap();
+        no_panic(&out, "deleted working directory");
+        assert!(
+            out.status.success(),
+            "CC={cc:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(std::fs::read(&obj).unwrap().starts_with(b"\x7fELF"));
+        std::fs::create_dir_all(&gone).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -34,10 +34,13 @@ pub struct Output {
 }
 
 /// Runs cc1 with `args` over `files` (virtual path, contents).
-pub fn compile(args: &[String], files: &[(String, Vec<u8>)]) -> Output {
+pub fn compile(args: &[std::ffi::OsString], files: &[(String, Vec<u8>)]) -> Output {
+    use std::os::unix::ffi::OsStrExt;
+    // Paths are bytes on Linux: a source path need not be UTF-8. An argument
+    // with a NUL (impossible for a path) becomes empty rather than a panic.
     let c_args: Vec<CString> = args
         .iter()
-        .map(|a| CString::new(a.as_str()).unwrap())
+        .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
         .collect();
     let arg_ptrs: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
     let c_paths: Vec<CString> = files

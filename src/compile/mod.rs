@@ -70,14 +70,11 @@ pub fn compile_file(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// The cc1 command line of `clang -target bpf -O2 -g -c`, headers virtual.
-fn cc1_args(path: &Path) -> Vec<String> {
+fn cc1_args(path: &Path) -> Vec<std::ffi::OsString> {
     let cwd = std::env::current_dir()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "/".into());
-    let main_file = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let main_file = path.file_name().map(|n| n.to_owned()).unwrap_or_default();
     let root = headers::VIRTUAL_ROOT;
     let mut args: Vec<String> = [
         "-triple",
@@ -86,7 +83,7 @@ fn cc1_args(path: &Path) -> Vec<String> {
         "-disable-llvm-verifier",
         "-discard-value-names",
         "-main-file-name",
-        &main_file,
+        "MAIN_FILE",
         "-mrelocation-model",
         "static",
         "-mframe-pointer=all",
@@ -122,7 +119,17 @@ fn cc1_args(path: &Path) -> Vec<String> {
         "-x".into(),
         "c".into(),
     ]);
-    args.push(path.display().to_string());
+    let mut args: Vec<std::ffi::OsString> = args
+        .into_iter()
+        .map(|a| {
+            if a == "MAIN_FILE" {
+                main_file.clone()
+            } else {
+                a.into()
+            }
+        })
+        .collect();
+    args.push(path.as_os_str().to_owned());
     args
 }
 
@@ -136,8 +143,14 @@ fn in_process(path: &Path, vmlinux: Option<Vec<u8>>) -> Result<Vec<u8>> {
         files.push((format!("{root}/include/vmlinux.h"), v));
     }
     let args = cc1_args(path);
-    let out = in_child(|| ffi::compile(&args, &files))
-        .with_context(|| format!("the built-in compiler failed on {}", path.display()))?;
+    let out = in_child(|| {
+        // clang needs a working directory: with the caller's deleted, use /.
+        if std::env::current_dir().is_err() {
+            let _ = std::env::set_current_dir("/");
+        }
+        ffi::compile(&args, &files)
+    })
+    .with_context(|| format!("the built-in compiler failed on {}", path.display()))?;
     crate::say_part!("{}", out.diagnostics);
     if !out.ok {
         if let Some(missing) = missing_header(&out.diagnostics) {
@@ -262,7 +275,12 @@ fn with_external_compiler(
         std::fs::write(dir.path().join("include/vmlinux.h"), v)?;
     }
     let obj = dir.path().join("extension.o");
-    let output = Command::new(&words[0])
+    let mut cc = Command::new(&words[0]);
+    // A compiler needs a working directory: with the caller's deleted, use /.
+    if std::env::current_dir().is_err() {
+        cc.current_dir("/");
+    }
+    let output = cc
         .args(&words[1..])
         .args(["-target", "bpf", "-O2", "-g", "-nostdinc"])
         .args(DEFINES)
