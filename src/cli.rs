@@ -182,6 +182,14 @@ pub struct Args {
     #[arg(long, value_name = "NUMBER", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=MAX_SNAPLEN as i64))]
     pub snaplen: u16,
 
+    /// Stop compiling a .c extension (built-in compiler or $CC) after this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub compile_timeout: u32,
+
+    /// Address-space limit of the built-in compiler, in MiB
+    #[arg(long, value_name = "MIB", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(256..=1048576))]
+    pub compile_memory: u64,
+
     /// Timestamps in text and JSON output
     #[arg(long, value_name = "CLOCK", default_value = "monotonic")]
     pub timestamp: TimeFormat,
@@ -322,6 +330,7 @@ pub struct Config {
     pub write: Option<PathBuf>,
     pub snaplen: u16,
     pub timestamp: TimeFormat,
+    pub compile_limits: crate::compile::Limits,
 }
 
 /// A command-line mistake: exit status 2.
@@ -426,6 +435,10 @@ impl Args {
             write: self.write,
             snaplen: self.snaplen,
             timestamp: self.timestamp,
+            compile_limits: crate::compile::Limits {
+                seconds: self.compile_timeout,
+                memory_mib: self.compile_memory,
+            },
             backend: self.backend,
             extension: self.extension,
             mark,

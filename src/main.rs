@@ -8,7 +8,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
-use ipft::{cli, ext, logger, run, version};
+use ipft::{cli, compile, ext, logger, run, version};
 
 fn parse_args() -> Result<cli::Args, ExitCode> {
     let cmd = cli::Args::command().long_version(version::long());
@@ -67,6 +67,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    compile::set_limits(config.compile_limits);
     let written = match &config.mode {
         cli::Mode::Man | cli::Mode::Completions(_) => {
             let mut cmd = cli::Args::command().long_version(version::long());

@@ -327,3 +327,145 @@ fn a_non_utf8_source_path_and_a_deleted_working_directory_compile() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A scratch directory for the compiler tests.
+fn compile_scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ipft-bounds-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+const MODULE: &str = "struct event { __u32 len; } __ipft_event_struct;\n\
+                      __hidden int module(void *ctx, struct sk_buff *skb, __u8 data[64]) { return 0; }\n";
+
+fn compile_fails(args: &[&str], needle: &str) {
+    let out = run(args, Stdio::null(), Stdio::piped());
+    no_panic(&out, needle);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("ipft: ")).count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains(needle), "{args:?}: {err} lacks {needle:?}");
+}
+
+#[test]
+fn the_compiler_is_bounded_in_time_and_memory_and_reads_only_regular_files() {
+    let dir = compile_scratch("limits");
+    let fifo = dir.join("fifo.h");
+    mkfifo(&fifo);
+    let blocked = dir.join("blocked.bpf.c");
+    std::fs::write(
+        &blocked,
+        format!(
+            "#include <ipft.h>\n#include \"{}\"\n{MODULE}",
+            fifo.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.join("x.o");
+    let out = out.to_str().unwrap();
+    compile_fails(
+        &[
+            "-e",
+            blocked.to_str().unwrap(),
+            "--emit-object",
+            out,
+            "--compile-timeout",
+            "2",
+        ],
+        "took longer than 2 s",
+    );
+    // Macros that expand to 10^8 tokens: stopped by the memory limit.
+    let mut boom =
+        String::from("#include <ipft.h>\n#define A(x) x x x x x x x x x x\n#define A1(x) A(x)\n");
+    for i in 2..=8 {
+        boom.push_str(&format!("#define A{i}(x) A(A{}(x))\n", i - 1));
+    }
+    boom.push_str("int big = 0 A8(+1);\n");
+    boom.push_str(MODULE);
+    let boom_path = dir.join("boom.bpf.c");
+    std::fs::write(&boom_path, boom).unwrap();
+    compile_fails(
+        &[
+            "-e",
+            boom_path.to_str().unwrap(),
+            "--emit-object",
+            out,
+            "--compile-memory",
+            "512",
+        ],
+        "512 MiB memory limit",
+    );
+    let fifo_src = dir.join("fifo.bpf.c");
+    mkfifo(&fifo_src);
+    compile_fails(
+        &["-e", fifo_src.to_str().unwrap(), "--emit-object", out],
+        "is not a regular file",
+    );
+    let zero = dir.join("zero.o");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    compile_fails(
+        &["-e", zero.to_str().unwrap(), "--emit-object", out],
+        "is not a regular file",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_compiler_dies_with_ipft() {
+    let dir = compile_scratch("orphan");
+    let fifo = dir.join("fifo.h");
+    mkfifo(&fifo);
+    let src = dir.join("blocked.bpf.c");
+    std::fs::write(
+        &src,
+        format!(
+            "#include <ipft.h>\n#include \"{}\"\n{MODULE}",
+            fifo.display()
+        ),
+    )
+    .unwrap();
+    let mut ipft = Command::new(IPFT)
+        .args(["-e", src.to_str().unwrap(), "--emit-object"])
+        .arg(dir.join("x.o"))
+        .args(["--compile-timeout", "600"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The forked compiler shows up as ipft's child, blocked on the FIFO.
+    let children = format!("/proc/{}/task/{}/children", ipft.id(), ipft.id());
+    let mut child = None;
+    for _ in 0..200 {
+        child = std::fs::read_to_string(&children)
+            .ok()
+            .and_then(|s| s.split_whitespace().next().map(str::to_string));
+        if child.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let child = child.expect("ipft forked its compiler");
+    ipft.kill().unwrap();
+    ipft.wait().unwrap();
+    let status = format!("/proc/{child}/status");
+    let mut gone = false;
+    for _ in 0..200 {
+        let state = std::fs::read_to_string(&status).unwrap_or_default();
+        if state.is_empty() || state.contains("State:\tZ") {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(gone, "the compiler {child} outlived ipft");
+}

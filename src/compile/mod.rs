@@ -13,6 +13,11 @@
 //! With `$CC` set, that compiler runs instead (`$CC` and `$CFLAGS` split into
 //! words like a shell would, but no shell runs), with the same headers
 //! written to a private temporary directory.
+//!
+//! Either compiler is bounded: it dies with ipft (PR_SET_PDEATHSIG), within
+//! a wall-clock limit and (the built-in one) an address-space limit, set by
+//! [`set_limits`] from `--compile-timeout` and `--compile-memory`; the source
+//! must be a regular file of at most 16 MiB.
 
 mod ffi;
 pub mod headers;
@@ -23,6 +28,89 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+
+/// How long and how much memory a compile may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub seconds: u32,
+    pub memory_mib: u64,
+}
+
+pub const DEFAULT_LIMITS: Limits = Limits {
+    seconds: 60,
+    memory_mib: 4096,
+};
+
+static LIMITS: std::sync::Mutex<Limits> = std::sync::Mutex::new(DEFAULT_LIMITS);
+
+/// Sets the limits of later compiles (the command line's, once at start).
+pub fn set_limits(limits: Limits) {
+    *LIMITS.lock().unwrap_or_else(|e| e.into_inner()) = limits;
+}
+
+fn limits() -> Limits {
+    *LIMITS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// In a compiler child: die with ipft (its parent `parent`), then never
+/// outlive the time limit; `memory` also caps the address space.
+fn bound_child(parent: libc::pid_t, limits: Limits, memory: bool) {
+    // SAFETY: prctl, getppid, setrlimit and alarm take plain values; all are
+    // async-signal-safe, so this may run between fork and exec.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() != parent {
+            libc::_exit(71);
+        }
+        if memory {
+            let bytes = limits.memory_mib.saturating_mul(1 << 20);
+            let lim = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            libc::setrlimit(libc::RLIMIT_AS, &lim);
+        }
+        libc::alarm(limits.seconds);
+    }
+}
+
+/// The error for a compiler child that ended on signal `sig`.
+fn killed(sig: i32, path: &Path, limits: Limits) -> anyhow::Error {
+    if sig == libc::SIGALRM {
+        return anyhow::anyhow!(
+            "compiling {} took longer than {} s: the compiler was stopped (a huge or exploding source, or an #include of something that never ends?); raise --compile-timeout if it is real",
+            path.display(),
+            limits.seconds
+        );
+    }
+    anyhow::anyhow!(
+        "the compiler crashed on {} (signal {sig}); if the source is huge or its macros explode, it may have hit the {} MiB memory limit (--compile-memory)",
+        path.display(),
+        limits.memory_mib
+    )
+}
+
+/// Refuses what is not a regular file of at most `max` bytes (a FIFO or a
+/// device would block or never end).
+pub fn check_regular_file(path: &Path, what: &str, max: u64) -> Result<u64> {
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    if !meta.is_file() {
+        bail!(
+            "{what} {} is not a regular file (a FIFO, device or directory): give the file itself",
+            path.display()
+        );
+    }
+    if meta.len() > max {
+        bail!(
+            "{what} {} is {} MiB; ipft takes at most {} MiB",
+            path.display(),
+            meta.len() >> 20,
+            max >> 20
+        );
+    }
+    Ok(meta.len())
+}
 
 /// Options shared by both compilers, after `-target bpf -O2 -g`.
 const DEFINES: &[&str] = &["-D__TARGET_ARCH_x86"];
@@ -37,16 +125,7 @@ fn wants_vmlinux_h(source: &str) -> bool {
 
 /// Compiles `path` to a BPF object. Diagnostics go to stderr as clang prints them.
 pub fn compile_file(path: &Path) -> Result<Vec<u8>> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("cannot read extension source {}", path.display()))?
-        .len();
-    if size > MAX_SOURCE_BYTES {
-        bail!(
-            "{} is {} MiB; ipft compiles extension sources of at most 16 MiB",
-            path.display(),
-            size >> 20
-        );
-    }
+    check_regular_file(path, "extension source", MAX_SOURCE_BYTES)?;
     let source = std::fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .with_context(|| format!("cannot read extension source {}", path.display()))?;
@@ -143,14 +222,14 @@ fn in_process(path: &Path, vmlinux: Option<Vec<u8>>) -> Result<Vec<u8>> {
         files.push((format!("{root}/include/vmlinux.h"), v));
     }
     let args = cc1_args(path);
-    let out = in_child(|| {
+    let limits = limits();
+    let out = in_child(path, limits, || {
         // clang needs a working directory: with the caller's deleted, use /.
         if std::env::current_dir().is_err() {
             let _ = std::env::set_current_dir("/");
         }
         ffi::compile(&args, &files)
-    })
-    .with_context(|| format!("the built-in compiler failed on {}", path.display()))?;
+    })?;
     crate::say_part!("{}", out.diagnostics);
     if !out.ok {
         if let Some(missing) = missing_header(&out.diagnostics) {
@@ -195,7 +274,9 @@ fn available_headers() -> Result<String> {
 const MAX_SOURCE_BYTES: u64 = 16 << 20;
 
 /// Runs `job` in a forked child and returns what it produced.
-fn in_child(job: impl FnOnce() -> ffi::Output) -> Result<ffi::Output> {
+fn in_child(path: &Path, limits: Limits, job: impl FnOnce() -> ffi::Output) -> Result<ffi::Output> {
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
     let mut fds = [0; 2];
     // SAFETY: fds is a valid out-array of two ints.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -212,6 +293,7 @@ fn in_child(job: impl FnOnce() -> ffi::Output) -> Result<ffi::Output> {
     }
     if pid == 0 {
         drop(read_end);
+        bound_child(parent, limits, true);
         let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let out = job();
             let mut frame = Vec::with_capacity(out.object.len() + out.diagnostics.len() + 9);
@@ -233,11 +315,12 @@ fn in_child(job: impl FnOnce() -> ffi::Output) -> Result<ffi::Output> {
     unsafe { libc::waitpid(pid, &mut status, 0) };
     read.context("reading the compiler's output failed")?;
     if libc::WIFSIGNALED(status) {
-        bail!("the compiler crashed (signal {})", libc::WTERMSIG(status));
+        return Err(killed(libc::WTERMSIG(status), path, limits));
     }
     if frame.len() < 9 {
         bail!(
-            "the compiler exited without a result (status {})",
+            "the built-in compiler exited without a result on {} (status {})",
+            path.display(),
             libc::WEXITSTATUS(status)
         );
     }
@@ -280,6 +363,16 @@ fn with_external_compiler(
     if std::env::current_dir().is_err() {
         cc.current_dir("/");
     }
+    let limits = limits();
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: bound_child only makes async-signal-safe calls.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cc, move || {
+            bound_child(parent, limits, false);
+            Ok(())
+        });
+    }
     let output = cc
         .args(&words[1..])
         .args(["-target", "bpf", "-O2", "-g", "-nostdinc"])
@@ -296,6 +389,11 @@ fn with_external_compiler(
         .stderr(std::process::Stdio::inherit())
         .output()
         .with_context(|| format!("cannot run $CC ({})", words[0]))?;
+    if let Some(sig) = std::os::unix::process::ExitStatusExt::signal(&output.status) {
+        if sig == libc::SIGALRM {
+            return Err(killed(sig, path, limits));
+        }
+    }
     if !output.status.success() {
         bail!(
             "$CC ({}) failed to compile {} ({})",

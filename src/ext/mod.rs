@@ -37,6 +37,9 @@ pub fn skeleton() -> String {
 
 const EM_BPF: u16 = 247;
 
+/// The largest extension object read (real ones are a few KiB to a few MiB).
+const MAX_OBJECT_BYTES: u64 = 64 << 20;
+
 /// A checked extension object.
 pub struct Extension {
     pub name: String,
@@ -51,6 +54,7 @@ impl Extension {
         let name = path.display().to_string();
         match path.extension().and_then(|e| e.to_str()) {
             Some("o") => {
+                crate::compile::check_regular_file(path, "extension", MAX_OBJECT_BYTES)?;
                 let bytes =
                     std::fs::read(path).with_context(|| format!("cannot read extension {name}"))?;
                 Self::from_object(&name, bytes)
