@@ -10,9 +10,13 @@ use anyhow::Result;
 use crate::cli::Config;
 use crate::event::decode::Resolver;
 use crate::event::file::Reader;
+use crate::event::raw::RawRecord;
 use crate::output::text::Clock;
 use crate::session;
 use crate::stream::{self, Selection, Stream};
+
+/// Records handed from the reading thread to the rendering one at a time.
+const BATCH: usize = 4096;
 
 pub fn read(config: &Config, path: &std::path::Path) -> Result<()> {
     let mut reader = Reader::open(path)?;
@@ -44,15 +48,44 @@ pub fn read(config: &Config, path: &std::path::Path) -> Result<()> {
         config.mark_given.then_some((config.mark, config.mask)),
     );
     let mut stream = Stream::new(resolver, selection, None, output);
-    let result = (|| -> Result<()> {
-        while let Some(raw) = reader.next_record() {
-            stream.push(&raw)?;
+    // Reading (decompression, decoding) on its own thread, rendering on this
+    // one: batches of records travel between them, a few at a time.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RawRecord>>(4);
+    let reading = std::thread::Builder::new()
+        .name("ipft-read".into())
+        .spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            while let Some(raw) = reader.next_record() {
+                batch.push(raw);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if tx.send(full).is_err() {
+                        return reader;
+                    }
+                }
+            }
+            let _ = tx.send(batch);
+            reader
+        });
+    let result = match reading {
+        Ok(reading) => {
+            let rendered = (|| -> Result<()> {
+                for batch in rx {
+                    for raw in &batch {
+                        stream.push(raw)?;
+                    }
+                }
+                stream.finish()
+            })();
+            // The reader ends once the channel is gone (an output error) or at the end.
+            let reader = reading.join().ok();
+            if let Some(note) = reader.as_ref().and_then(Reader::note) {
+                crate::say!("{note}");
+            }
+            rendered
         }
-        stream.finish()
-    })();
-    if let Some(note) = reader.note() {
-        crate::say!("{note}");
-    }
+        Err(e) => Err(anyhow::anyhow!("cannot start the reading thread: {e}")),
+    };
     match result {
         Err(e) if stream::is_broken_pipe(&e) => Ok(()),
         other => other,

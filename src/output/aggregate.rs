@@ -12,7 +12,9 @@
 //! from by that packet's first timestamp: `=== clone of <timestamp>`. While
 //! tracing, a `Got N traces` counter runs on stderr if it is a terminal.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
@@ -65,10 +67,10 @@ impl Aggregate {
             clock,
             out,
             tracer,
-            packets: HashMap::new(),
-            skbs: HashMap::new(),
+            packets: HashMap::default(),
+            skbs: HashMap::default(),
             live_idle,
-            printed_firsts: HashMap::new(),
+            printed_firsts: HashMap::default(),
             printed_order: VecDeque::new(),
             header_done: false,
             count: 0,
@@ -118,32 +120,33 @@ impl Aggregate {
         }
     }
 
-    /// The lines of one packet's block (without the header).
-    fn block(&self, mut events: Vec<Event>) -> Vec<String> {
+    /// Appends one packet's block (without the header), a line each.
+    fn block(&self, mut events: Vec<Event>, out: &mut String) {
         events.sort_by_key(|e| e.timestamp);
         let parent = events.iter().map(|e| e.parent).find(|&p| p != 0);
-        let mut lines = vec![self.separator(parent.unwrap_or(0))];
+        out.push_str(&self.separator(parent.unwrap_or(0)));
+        out.push('\n');
         let mut depth = 0usize;
         for ev in &events {
             match self.tracer {
-                Tracer::Function => lines.push(text::function_line(ev, &self.clock)),
+                Tracer::Function => text::write_function_line(out, ev, &self.clock),
                 Tracer::FunctionGraph => {
                     if ev.is_return {
                         depth = depth.saturating_sub(1);
-                        lines.push(text::graph_line(ev, depth, &self.clock));
+                        text::write_graph_line(out, ev, depth, &self.clock);
                     } else {
-                        lines.push(text::graph_line(ev, depth, &self.clock));
+                        text::write_graph_line(out, ev, depth, &self.clock);
                         depth += 1;
                     }
                 }
             }
+            out.push('\n');
         }
-        lines
     }
 
     /// Takes the given packets out of memory and renders them, in the order
     /// of their first event (the header first if not printed yet).
-    fn take(&mut self, ids: Vec<u64>) -> Vec<String> {
+    fn take(&mut self, ids: Vec<u64>) -> String {
         let mut groups: Vec<Vec<Event>> = ids
             .iter()
             .filter_map(|id| self.packets.remove(id))
@@ -158,40 +161,36 @@ impl Aggregate {
             }
         }
         groups.sort_by_key(|g| (g.iter().map(|e| e.timestamp).min(), g[0].packet_id));
-        let mut lines = Vec::new();
+        let mut out = String::new();
         if !groups.is_empty() && !self.header_done {
             // As ipftrace2: an empty line (past the counter), then the header.
-            lines.push(String::new());
-            lines.push(text::header());
+            out.push('\n');
+            out.push_str(&text::header());
+            out.push('\n');
             self.header_done = true;
         }
         for g in groups {
             let first = g.iter().map(|e| e.timestamp).min().unwrap_or(0);
             let id = g[0].packet_id;
-            lines.extend(self.block(g));
+            self.block(g, &mut out);
             self.remember_first(id, first);
         }
-        lines
+        out
     }
 
     /// Renders and forgets every packet; separate from `finish` for tests.
     pub fn render(&mut self) -> Vec<String> {
         let ids: Vec<u64> = self.packets.keys().copied().collect();
-        self.take(ids)
+        self.take(ids).lines().map(str::to_string).collect()
     }
 
-    fn print(&mut self, lines: Vec<String>) -> io::Result<()> {
-        if lines.is_empty() {
+    fn print(&mut self, text: String) -> io::Result<()> {
+        if text.is_empty() {
             return Ok(());
         }
         if self.tty_counter {
             // Clear the counter line before the block, redraw it after.
             crate::say_part!("\r\x1b[K");
-        }
-        let mut text = String::new();
-        for line in lines {
-            text.push_str(&line);
-            text.push('\n');
         }
         self.out.write_all(text.as_bytes())?;
         self.out.flush()?;
@@ -271,12 +270,13 @@ impl Output for Aggregate {
         if self.tty_counter {
             crate::say!();
         }
-        let mut lines = self.render();
+        let ids: Vec<u64> = self.packets.keys().copied().collect();
+        let mut text = self.take(ids);
         if !self.header_done {
-            lines = vec![String::new(), text::header()];
+            text = format!("\n{}\n", text::header());
         }
         let tty = std::mem::replace(&mut self.tty_counter, false);
-        let result = self.print(lines);
+        let result = self.print(text);
         self.tty_counter = tty;
         result
     }

@@ -111,27 +111,40 @@ pub fn header() -> String {
 
 /// ` ( key: value key: value )`, or nothing without extension fields.
 pub fn ext_suffix(fields: &[Field]) -> String {
-    if fields.is_empty() {
-        return String::new();
-    }
-    let mut s = String::from(" ( ");
-    for f in fields {
-        let _ = write!(s, "{}: {} ", f.name, f.value);
-    }
-    s.push(')');
+    let mut s = String::new();
+    write_ext_suffix(&mut s, fields);
     s
+}
+
+fn write_ext_suffix(out: &mut String, fields: &[Field]) {
+    if fields.is_empty() {
+        return;
+    }
+    out.push_str(" ( ");
+    for f in fields {
+        let _ = write!(out, "{}: {} ", f.name, f.value);
+    }
+    out.push(')');
 }
 
 /// A function-tracer line.
 pub fn function_line(ev: &Event, clock: &Clock) -> String {
-    format!(
-        "{:<20} {:03} {:>24.24} {:>32.32}{}",
+    let mut s = String::new();
+    write_function_line(&mut s, ev, clock);
+    s
+}
+
+/// Appends a function-tracer line (without the newline) to `out`.
+pub fn write_function_line(out: &mut String, ev: &Event, clock: &Clock) {
+    let _ = write!(
+        out,
+        "{:<20} {:03} {:>24.24} {:>32.32}",
         clock.stamp(ev.timestamp),
         ev.cpu,
         ev.module,
         ev.function,
-        ext_suffix(&ev.ext)
-    )
+    );
+    write_ext_suffix(out, &ev.ext);
 }
 
 /// Longest graph text; ipftrace2 wrote into a 64-byte buffer and overflowed.
@@ -139,20 +152,28 @@ pub const GRAPH_WIDTH: usize = 64;
 
 /// A function_graph line; `depth` is the nesting level of this line.
 pub fn graph_line(ev: &Event, depth: usize, clock: &Clock) -> String {
+    let mut s = String::new();
+    write_graph_line(&mut s, ev, depth, clock);
+    s
+}
+
+/// Appends a function_graph line (without the newline) to `out`.
+pub fn write_graph_line(out: &mut String, ev: &Event, depth: usize, clock: &Clock) {
     let indent = "  ".repeat(depth.min(GRAPH_WIDTH / 2));
     let text = if ev.is_return {
         format!("{indent}}}")
     } else {
         format!("{indent}{}() {{", ev.function)
     };
-    format!(
-        "{:<20} {:03} {:>24.24} {:<64.64}{}",
+    let _ = write!(
+        out,
+        "{:<20} {:03} {:>24.24} {:<64.64}",
         clock.stamp(ev.timestamp),
         ev.cpu,
         ev.module,
         text,
-        ext_suffix(&ev.ext)
-    )
+    );
+    write_ext_suffix(out, &ev.ext);
 }
 
 #[cfg(test)]
