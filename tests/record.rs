@@ -331,6 +331,17 @@ fn root_sigkilled_recorder_leaves_a_readable_file() {
         "the frames written before the kill: {}",
         events.len()
     );
+    // Recorded without --snaplen: pcapng has no packets to show, and says so.
+    let out = Command::new(IPFT)
+        .args(["--read", file.to_str().unwrap(), "-o", "pcapng"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("no packet snapshot") && err.contains("--snaplen"),
+        "{err}"
+    );
     // Cut inside its last frame, a file still reads up to the frame before.
     let bytes = std::fs::read(&file).unwrap();
     let cut = scratch("cut.ipft");

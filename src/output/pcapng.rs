@@ -45,6 +45,8 @@ pub struct Pcapng {
     interfaces: HashMap<InterfaceKey, u32>,
     /// Packet id → the hooks it passed, for the comments.
     paths: HashMap<u64, Vec<Arc<str>>>,
+    events: u64,
+    packets: u64,
 }
 
 fn option(buf: &mut Vec<u8>, code: u16, value: &[u8]) {
@@ -81,6 +83,8 @@ impl Pcapng {
             started: false,
             interfaces: HashMap::new(),
             paths: HashMap::new(),
+            events: 0,
+            packets: 0,
         }
     }
 
@@ -176,6 +180,7 @@ impl Pcapng {
 
     fn on_event(&mut self, ev: Event) -> io::Result<()> {
         self.clock.observe(ev.timestamp);
+        self.events += 1;
         if !self.paths.contains_key(&ev.packet_id) && self.paths.len() >= PATHS_KEPT {
             if let Some(old) = self.paths.keys().next().copied() {
                 self.paths.remove(&old);
@@ -195,6 +200,7 @@ impl Pcapng {
             body.extend((snap.data.len() as u32).to_le_bytes());
             body.extend(snap.wire_len.max(snap.data.len() as u32).to_le_bytes());
             body.extend(&snap.data);
+            self.packets += 1;
             let comment = self.path_comment(&ev);
             self.out
                 .write_all(&block(EPB, &body, &[(OPT_COMMENT, comment.as_bytes())]))?;
@@ -221,6 +227,12 @@ impl Output for Pcapng {
 
     fn finish(&mut self) -> io::Result<()> {
         self.start()?;
+        if self.events > 0 && self.packets == 0 {
+            crate::say!(
+                "note: {} events but no packet snapshot, so no packets in the pcapng: trace (or record) with --snaplen",
+                self.events
+            );
+        }
         self.out.flush()
     }
 }
