@@ -91,11 +91,16 @@ impl Json {
     }
 
     fn line(&mut self, value: &impl Serialize) -> io::Result<()> {
-        self.line_buf.clear();
-        serde_json::to_writer(&mut self.line_buf, value).map_err(io::Error::from)?;
-        self.line_buf.push(b'\n');
-        self.out.write_all(&self.line_buf)
+        write_line(&mut self.line_buf, &mut self.out, value)
     }
+}
+
+/// Builds one line in `buf`, then writes it to `out` in one call.
+fn write_line(buf: &mut Vec<u8>, out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, value).map_err(io::Error::from)?;
+    buf.push(b'\n');
+    out.write_all(buf)
 }
 
 #[derive(Serialize)]
@@ -188,14 +193,11 @@ impl Output for Json {
         match record {
             Record::Event(ev) => {
                 self.clock.observe(ev.timestamp);
-                self.line_buf.clear();
                 let line = JsonEvent {
                     ev: &ev,
                     clock: &self.clock,
                 };
-                serde_json::to_writer(&mut self.line_buf, &line).map_err(io::Error::from)?;
-                self.line_buf.push(b'\n');
-                self.out.write_all(&self.line_buf)
+                write_line(&mut self.line_buf, &mut self.out, &line)
             }
             Record::Lost { new, total } => {
                 self.line(&LostLine {
