@@ -130,8 +130,8 @@ fn root_attach_works_when_threads_cannot_start() {
     let _serial = common::serial();
     let group = cgroup.join(format!("ipft-test-{}", std::process::id()));
     std::fs::create_dir_all(&group).unwrap();
-    // ipft and the shell that moves it there: too few for even one more thread.
-    std::fs::write(group.join("pids.max"), "3").unwrap();
+    // One task: the shell that moves itself there and becomes ipft; no thread can start.
+    std::fs::write(group.join("pids.max"), "1").unwrap();
     let tasks = group.join("tasks");
     let script = format!("echo $$ > {}; exec \"$@\"", tasks.display());
     let ipft = common::Ipft::start_with(
