@@ -168,15 +168,23 @@ static __always_inline __u64 ipft_probe_id(void)
 	return id;
 }
 
-/* Adds one to counter `idx` and returns its new value on this CPU. */
-static __always_inline __u64 ipft_count(__u32 idx)
+/*
+ * Counters and packet ids are per CPU, yet programs nest on one CPU (a
+ * softirq or hard-IRQ program interrupting another between its load and its
+ * store): every update is one atomic instruction. Handing out an id also
+ * needs the value it added to, which is BPF_FETCH (Linux 5.12+); userspace
+ * probes for it and sets ipft_atomic_ids. Without it (5.5-5.11) ids are
+ * counted with a separate load, which nesting can in theory repeat.
+ */
+const volatile __u8 ipft_atomic_ids = 0;
+
+/* Adds one to counter `idx` on this CPU. */
+static __always_inline void ipft_count(__u32 idx)
 {
 	__u64 *count = bpf_map_lookup_elem(&ipft_lost, &idx);
 
-	if (!count)
-		return 0;
-	*count += 1;
-	return *count;
+	if (count)
+		__sync_fetch_and_add(count, 1);
 }
 
 static __always_inline int ipft_mark_matches(struct sk_buff *skb)
@@ -186,10 +194,21 @@ static __always_inline int ipft_mark_matches(struct sk_buff *skb)
 	return (mark & ipft_mask) == (ipft_mark & ipft_mask);
 }
 
-/* Unique for the whole run without atomics: the CPU in the top 16 bits. */
+/* Unique for the whole run: the CPU in the top 16 bits, its count below. */
 static __always_inline __u64 ipft_new_id(void)
 {
-	return ((__u64)bpf_get_smp_processor_id() << 48) | ipft_count(IPFT_COUNT_IDS);
+	__u32 idx = IPFT_COUNT_IDS;
+	__u64 *count = bpf_map_lookup_elem(&ipft_lost, &idx), n;
+
+	if (!count)
+		return 0;
+	if (ipft_atomic_ids) {
+		n = __sync_fetch_and_add(count, 1) + 1;
+	} else {
+		__sync_fetch_and_add(count, 1);
+		n = *count;
+	}
+	return ((__u64)bpf_get_smp_processor_id() << 48) | n;
 }
 
 /* Stops tracking `skb`; true if it was tracked. */

@@ -109,7 +109,8 @@ pub struct Args {
     pub backend: Option<BackendKind>,
 
     /// BPF extension adding its own data to every event: C source (.c, compiled
-    /// by ipft itself, or by $CC with $CFLAGS when set) or an object (.o)
+    /// by ipft itself, which reads only the source's directory and $CFLAGS' -I
+    /// directories, or by $CC with $CFLAGS when set) or an object (.o)
     /// (see --gen bpf-module-skeleton)
     #[arg(short = 'e', long, value_name = "PATH")]
     pub extension: Option<PathBuf>,

@@ -198,7 +198,11 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
         track_map_size: config.track_map_size,
         idle_ns: config.idle_timeout.as_nanos() as u64,
         snaplen: config.snaplen,
+        atomic_ids: plan.features.atomic_fetch,
     };
+    if !load_config.atomic_ids {
+        log::debug!("packet ids: no atomic fetch-and-add (Linux 5.12+), nested programs on one CPU could in theory share an id");
+    }
     let mut obj = load::load(&linked, &load_config, |open| {
         backend.prepare(open, &probes, &clones)
     })?;

@@ -67,6 +67,10 @@ fn bad_extension_objects_are_refused_with_one_line() {
             "reserved_key.bpf.c",
             "member 'timestamp' has the name of one of ipft's own JSON keys",
         ),
+        (
+            "pinned_map.bpf.c",
+            "map `ipft_test_pinned` asks to be pinned (LIBBPF_PIN_BY_NAME)",
+        ),
     ] {
         let obj = common::compile_bpf(&bad.join(src)).unwrap();
         refused(&obj, needle);

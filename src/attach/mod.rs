@@ -326,6 +326,40 @@ fn empty_program() -> [libbpf_sys::bpf_insn; 2] {
     ]
 }
 
+/// Does the verifier take `atomic_fetch_add` (BPF_ATOMIC | BPF_FETCH)? A
+/// socket filter adding to a stack slot: `r1 = 0; *(u64 *)(r10 - 8) = r1;
+/// r2 = 1; r2 = atomic_fetch_add((u64 *)(r10 - 8), r2); r0 = 0; exit`.
+fn probe_atomic_fetch() -> bool {
+    let insn = |code: u8, dst: u8, src: u8, off: i16, imm: i32| {
+        let mut i = libbpf_sys::bpf_insn {
+            code,
+            off,
+            imm,
+            ..Default::default()
+        };
+        i.set_dst_reg(dst);
+        i.set_src_reg(src);
+        i
+    };
+    const BPF_FETCH: i32 = 0x01;
+    let insns = [
+        insn(0xb7, 1, 0, 0, 0),
+        insn(0x7b, 10, 1, -8, 0),
+        insn(0xb7, 2, 0, 0, 1),
+        insn(0xdb, 10, 2, -8, BPF_FETCH),
+        insn(0xb7, 0, 0, 0, 0),
+        insn(0x95, 0, 0, 0, 0),
+    ];
+    let target = clone::CloneTarget {
+        prog_name: "ipft_probe",
+        prog_type: libbpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
+        attach_type: 0,
+        attach_btf_id: 0,
+        attach_btf_obj_fd: None,
+    };
+    clone::load(&target, &insns, false).is_ok()
+}
+
 /// What the running kernel accepts, probed once with tiny programs (never
 /// guessed from the kernel version); each probe lives with its backend.
 #[derive(Debug)]
@@ -334,6 +368,8 @@ pub struct Features {
     pub kprobe_multi: Result<(), String>,
     pub fentry: Result<(), String>,
     pub ringbuf: bool,
+    /// BPF_ATOMIC with BPF_FETCH (Linux 5.12+): packet ids safe under nesting.
+    pub atomic_fetch: bool,
 }
 
 impl Features {
@@ -347,6 +383,7 @@ impl Features {
             kprobe_multi,
             fentry,
             ringbuf: libbpf_rs::MapType::RingBuf.is_supported().unwrap_or(false),
+            atomic_fetch: probe_atomic_fetch(),
         }
     }
 

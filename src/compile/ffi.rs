@@ -18,6 +18,8 @@ unsafe extern "C" {
         nargs: usize,
         files: *const VFile,
         nfiles: usize,
+        roots: *const *const c_char,
+        nroots: usize,
         obj: *mut *mut c_uchar,
         obj_len: *mut usize,
         diag: *mut *mut c_char,
@@ -33,8 +35,13 @@ pub struct Output {
     pub diagnostics: String,
 }
 
-/// Runs cc1 with `args` over `files` (virtual path, contents).
-pub fn compile(args: &[std::ffi::OsString], files: &[(String, Vec<u8>)]) -> Output {
+/// Runs cc1 with `args` over `files` (virtual path, contents); of the real
+/// file system it reads only regular files below `roots`.
+pub fn compile(
+    args: &[std::ffi::OsString],
+    files: &[(String, Vec<u8>)],
+    roots: &[std::path::PathBuf],
+) -> Output {
     use std::os::unix::ffi::OsStrExt;
     // Paths are bytes on Linux: a source path need not be UTF-8. An argument
     // with a NUL (impossible for a path) becomes empty rather than a panic.
@@ -43,6 +50,11 @@ pub fn compile(args: &[std::ffi::OsString], files: &[(String, Vec<u8>)]) -> Outp
         .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
         .collect();
     let arg_ptrs: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
+    let c_roots: Vec<CString> = roots
+        .iter()
+        .filter_map(|r| CString::new(r.as_os_str().as_bytes()).ok())
+        .collect();
+    let root_ptrs: Vec<*const c_char> = c_roots.iter().map(|r| r.as_ptr()).collect();
     let c_paths: Vec<CString> = files
         .iter()
         .map(|(p, _)| CString::new(p.as_str()).unwrap())
@@ -67,6 +79,8 @@ pub fn compile(args: &[std::ffi::OsString], files: &[(String, Vec<u8>)]) -> Outp
             arg_ptrs.len(),
             vfiles.as_ptr(),
             vfiles.len(),
+            root_ptrs.as_ptr(),
+            root_ptrs.len(),
             &mut obj,
             &mut obj_len,
             &mut diag,

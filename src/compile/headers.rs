@@ -6,7 +6,7 @@
 //! (`vendor/`). `build.rs` stores each one zstd-compressed; they are
 //! decompressed once per compile.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use include_dir::{include_dir, Dir};
@@ -33,12 +33,17 @@ pub fn all() -> Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
-/// Writes the tree under `dir` (for an external compiler).
-pub fn write_to(dir: &Path) -> Result<()> {
+/// Writes the tree under `dir` (for an external compiler); returns the files.
+pub fn write_to(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
     for (rel, data) in all()? {
         let path = dir.join(&rel);
-        std::fs::create_dir_all(path.parent().unwrap())?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
         std::fs::write(&path, data).with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
     }
-    Ok(())
+    Ok(written)
 }

@@ -14,6 +14,12 @@
 //! words like a shell would, but no shell runs), with the same headers
 //! written to a private temporary directory.
 //!
+//! What the built-in compiler reads is bounded too (ipft runs as root, and
+//! diagnostics quote what they read): the embedded headers, and regular
+//! files below the source's own directory and the `-I`/`-isystem`/`-iquote`/
+//! `-idirafter` directories of `$CFLAGS` (symlinks resolved). `$CFLAGS` also
+//! passes `-D` and `-U` to it; other words are left to `$CC`.
+//!
 //! Either compiler is bounded: it dies with ipft (PR_SET_PDEATHSIG), within
 //! a wall-clock limit and (the built-in one) an address-space limit, set by
 //! [`set_limits`] from `--compile-timeout` and `--compile-memory`; the source
@@ -144,7 +150,59 @@ pub fn compile_file(path: &Path) -> Result<Vec<u8>> {
             path,
             vmlinux,
         ),
-        _ => in_process(path, vmlinux),
+        _ => {
+            let flags = BuiltinFlags::parse(&std::env::var("CFLAGS").unwrap_or_default())?;
+            if !flags.ignored.is_empty() {
+                crate::say!(
+                    "ipft: $CFLAGS: the built-in compiler takes only -I, -isystem, -iquote, -idirafter, -D and -U; ignored: {}",
+                    flags.ignored.join(" ")
+                );
+            }
+            in_process(path, vmlinux, &flags)
+        }
+    }
+}
+
+/// What the built-in compiler takes from `$CFLAGS`.
+#[derive(Debug, Default, PartialEq)]
+struct BuiltinFlags {
+    /// cc1 arguments, each option and its value as separate words.
+    args: Vec<String>,
+    /// Directories it may read below (the include directories).
+    dirs: Vec<std::path::PathBuf>,
+    /// Words it does not take.
+    ignored: Vec<String>,
+}
+
+impl BuiltinFlags {
+    fn parse(cflags: &str) -> Result<BuiltinFlags> {
+        const WITH_DIR: &[&str] = &["-I", "-isystem", "-iquote", "-idirafter"];
+        const WITH_VALUE: &[&str] = &["-D", "-U"];
+        let words = shlex::split(cflags).context("cannot split $CFLAGS into words")?;
+        let mut flags = BuiltinFlags::default();
+        let mut words = words.into_iter();
+        while let Some(word) = words.next() {
+            let option = WITH_DIR
+                .iter()
+                .chain(WITH_VALUE)
+                .find(|o| word.starts_with(**o));
+            let Some(&option) = option else {
+                flags.ignored.push(word);
+                continue;
+            };
+            let value = if word.len() > option.len() {
+                word[option.len()..].to_string()
+            } else {
+                words
+                    .next()
+                    .with_context(|| format!("$CFLAGS: {option} needs a value"))?
+            };
+            if WITH_DIR.contains(&option) {
+                flags.dirs.push(value.clone().into());
+            }
+            flags.args.extend([option.to_string(), value]);
+        }
+        Ok(flags)
     }
 }
 
@@ -212,7 +270,7 @@ fn cc1_args(path: &Path) -> Vec<std::ffi::OsString> {
     args
 }
 
-fn in_process(path: &Path, vmlinux: Option<Vec<u8>>) -> Result<Vec<u8>> {
+fn in_process(path: &Path, vmlinux: Option<Vec<u8>>, flags: &BuiltinFlags) -> Result<Vec<u8>> {
     let root = headers::VIRTUAL_ROOT;
     let mut files: Vec<(String, Vec<u8>)> = headers::all()?
         .into_iter()
@@ -221,20 +279,37 @@ fn in_process(path: &Path, vmlinux: Option<Vec<u8>>) -> Result<Vec<u8>> {
     if let Some(v) = vmlinux {
         files.push((format!("{root}/include/vmlinux.h"), v));
     }
-    let args = cc1_args(path);
+    let mut args = cc1_args(path);
+    // The user's directories and macros go before the source file.
+    let source = args.pop();
+    args.extend(flags.args.iter().map(Into::into));
+    args.extend(source);
+    // The source's own directory, wherever the path given leads.
+    let mut roots: Vec<std::path::PathBuf> = std::fs::canonicalize(path)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .into_iter()
+        .collect();
+    roots.extend(flags.dirs.iter().cloned());
     let limits = limits();
     let out = in_child(path, limits, || {
         // clang needs a working directory: with the caller's deleted, use /.
         if std::env::current_dir().is_err() {
             let _ = std::env::set_current_dir("/");
         }
-        ffi::compile(&args, &files)
+        ffi::compile(&args, &files, &roots)
     })?;
     crate::say_part!("{}", out.diagnostics);
     if !out.ok {
         if let Some(missing) = missing_header(&out.diagnostics) {
+            if missing.starts_with('/') || missing.starts_with("..") || is_embed(&out.diagnostics) {
+                bail!(
+                    "failed to compile {}: {missing} is missing or outside what ipft's compiler reads (the extension's directory, the -I directories of $CFLAGS and ipft's embedded headers)",
+                    path.display()
+                );
+            }
             bail!(
-                "failed to compile {}: <{missing}> is not among the headers ipft carries (it reads no system headers); available: {}",
+                "failed to compile {}: <{missing}> is not among the headers ipft carries (it reads no system headers; -I directories in $CFLAGS add your own); available: {}",
                 path.display(),
                 available_headers()?
             );
@@ -251,6 +326,13 @@ fn missing_header(diagnostics: &str) -> Option<String> {
         .find(|l| l.contains("fatal error: '") && l.ends_with("' file not found"))?;
     let start = line.find("fatal error: '")? + "fatal error: '".len();
     Some(line[start..line.len() - "' file not found".len()].to_string())
+}
+
+/// Is the file a "file not found" diagnostic names an `#embed`?
+fn is_embed(diagnostics: &str) -> bool {
+    let mut lines = diagnostics.lines();
+    lines.any(|l| l.contains("' file not found"))
+        && lines.next().is_some_and(|l| l.contains("#embed"))
 }
 
 /// The embedded headers an extension can include, e.g. `linux/ip.h`.
@@ -353,11 +435,16 @@ fn with_external_compiler(
         .prefix("ipft-cc-")
         .tempdir()
         .context("cannot create a temporary directory")?;
-    headers::write_to(dir.path())?;
-    if let Some(v) = vmlinux {
-        std::fs::write(dir.path().join("include/vmlinux.h"), v)?;
-    }
     let obj = dir.path().join("extension.o");
+    let mut written = headers::write_to(dir.path())?;
+    if let Some(v) = vmlinux {
+        let path = dir.path().join("include/vmlinux.h");
+        std::fs::write(&path, v)?;
+        written.push(path);
+    }
+    written.push(obj.clone());
+    // Removes the directory even if ipft is killed while $CC runs.
+    let _janitor = Janitor::watch(dir.path(), &written);
     let mut cc = Command::new(&words[0]);
     // A compiler needs a working directory: with the caller's deleted, use /.
     if std::env::current_dir().is_err() {
@@ -405,6 +492,94 @@ fn with_external_compiler(
     std::fs::read(&obj).with_context(|| format!("$CC ({}) wrote no object", words[0]))
 }
 
+/// A forked process that removes a temporary directory once ipft is gone:
+/// [`tempfile::TempDir`] cleans up on every path that runs destructors, this
+/// on the rest (SIGKILL, a crash). It waits for the end of a pipe whose
+/// write end only ipft holds, then unlinks what ipft wrote there.
+struct Janitor {
+    pid: libc::pid_t,
+    write_end: Option<OwnedFd>,
+}
+
+impl Janitor {
+    /// Best effort: without a janitor only a killed ipft leaves the files.
+    fn watch(dir: &Path, files: &[std::path::PathBuf]) -> Option<Janitor> {
+        use std::os::unix::ffi::OsStrExt;
+        let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).ok();
+        let files: Vec<std::ffi::CString> = files.iter().filter_map(|f| c(f)).collect();
+        // Every directory below `dir` that holds a file, deepest first, then `dir`.
+        let mut dirs: Vec<&Path> = Vec::new();
+        for f in files
+            .iter()
+            .map(|f| Path::new(std::ffi::OsStr::from_bytes(f.as_bytes())))
+        {
+            let mut d = f.parent();
+            while let Some(p) = d.filter(|p| p.starts_with(dir) && *p != dir) {
+                dirs.push(p);
+                d = p.parent();
+            }
+        }
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        dirs.dedup();
+        dirs.push(dir);
+        let dirs: Vec<std::ffi::CString> = dirs.into_iter().filter_map(c).collect();
+        let mut fds = [0; 2];
+        // SAFETY: fds is a valid out-array of two ints.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return None;
+        }
+        // SAFETY: both fds are fresh and ours.
+        let (read_end, write_end) =
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // SAFETY: the child makes only async-signal-safe calls on memory
+        // prepared before the fork, then _exits.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return None;
+        }
+        if pid == 0 {
+            use std::os::fd::AsRawFd;
+            drop(write_end);
+            // SAFETY: async-signal-safe calls on valid fds, paths and sets.
+            unsafe {
+                // Out of the terminal's process group: Ctrl-C is for ipft.
+                libc::setsid();
+                let mut all: libc::sigset_t = std::mem::zeroed();
+                libc::sigfillset(&mut all);
+                libc::sigprocmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
+                let mut byte = 0u8;
+                loop {
+                    let n = libc::read(read_end.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);
+                    if n == 0 || (n < 0 && *libc::__errno_location() != libc::EINTR) {
+                        break;
+                    }
+                }
+                for f in &files {
+                    libc::unlink(f.as_ptr());
+                }
+                for d in &dirs {
+                    libc::rmdir(d.as_ptr());
+                }
+                libc::_exit(0);
+            }
+        }
+        Some(Janitor {
+            pid,
+            write_end: Some(write_end),
+        })
+    }
+}
+
+impl Drop for Janitor {
+    fn drop(&mut self) {
+        // The end of the pipe wakes the janitor; then reap it.
+        drop(self.write_end.take());
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(self.pid, &mut status, 0) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,6 +591,26 @@ mod tests {
         assert!(!wants_vmlinux_h(
             "// no vmlinux.h here\n#include <linux/types.h>"
         ));
+    }
+
+    #[test]
+    fn builtin_compiler_takes_include_dirs_and_macros_from_cflags() {
+        let f =
+            BuiltinFlags::parse("-I inc -Iother -isystem /sys/inc -DX=1 -D Y -UZ -O2 -g").unwrap();
+        assert_eq!(
+            f.args,
+            [
+                "-I", "inc", "-I", "other", "-isystem", "/sys/inc", "-D", "X=1", "-D", "Y", "-U",
+                "Z"
+            ]
+        );
+        assert_eq!(
+            f.dirs,
+            ["inc", "other", "/sys/inc"].map(std::path::PathBuf::from)
+        );
+        assert_eq!(f.ignored, ["-O2", "-g"]);
+        assert!(BuiltinFlags::parse("-I").is_err());
+        assert_eq!(BuiltinFlags::parse("").unwrap(), BuiltinFlags::default());
     }
 
     #[test]

@@ -93,6 +93,7 @@ impl Extension {
         let btf =
             load::object_btf(&object).with_context(|| format!("{name}: cannot read its BTF"))?;
         check_module_function(&btf).with_context(|| format!("{name}: bad extension"))?;
+        check_no_pinned_maps(&btf).with_context(|| format!("{name}: bad extension"))?;
         let decoder = Decoder::from_btf(&btf).with_context(|| format!("{name}: bad extension"))?;
         Ok(Extension {
             name: name.to_string(),
@@ -100,6 +101,42 @@ impl Extension {
             decoder,
         })
     }
+}
+
+/// A map with `__uint(pinning, LIBBPF_PIN_BY_NAME)` would stay in bpffs
+/// after ipft exits (and be reused, stale, by the next run): refused.
+fn check_no_pinned_maps(btf: &Btf) -> Result<()> {
+    let Some(maps) = btf.find_own(".maps", |k| matches!(k, Kind::Datasec { .. })) else {
+        return Ok(());
+    };
+    let Some(Kind::Datasec { vars, .. }) = btf.kind(maps) else {
+        return Ok(());
+    };
+    for &(var, ..) in vars {
+        let Some(Kind::Var { target, .. }) = btf.kind(var) else {
+            continue;
+        };
+        let Some(Kind::Struct { members, .. }) = btf.kind(btf.skip_mods(*target)) else {
+            continue;
+        };
+        let pinned = members.iter().any(|m| {
+            btf.str_at(m.name_off) == "pinning"
+                && matches!(
+                    btf.kind(btf.skip_mods(m.type_id)),
+                    Some(Kind::Ptr { target }) if matches!(
+                        btf.kind(*target),
+                        Some(Kind::Array { nelems, .. }) if *nelems != 0
+                    )
+                )
+        });
+        if pinned {
+            bail!(
+                "map `{}` asks to be pinned (LIBBPF_PIN_BY_NAME): ipft does not pin extension maps, a pinned map would outlive the trace; remove its `pinning` attribute",
+                btf.name(var)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `module` must exist and take (ctx, skb, data).

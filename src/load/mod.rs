@@ -32,6 +32,8 @@ pub struct LoadConfig {
     pub idle_ns: u64,
     /// Packet bytes copied into events (`--snaplen`); 0 copies none.
     pub snaplen: u16,
+    /// Packet ids by one atomic fetch-and-add (the kernel has BPF_FETCH).
+    pub atomic_ids: bool,
 }
 
 /// The `.BTF` of an ELF object, parsed.
@@ -108,6 +110,7 @@ pub fn load(
             ("ipft_ring_wakeup", config.ring_wakeup),
             ("ipft_pair_exits", config.pair_exits as u64),
             ("ipft_snaplen", config.snaplen as u64),
+            ("ipft_atomic_ids", config.atomic_ids as u64),
         ],
     )?;
     for mut map in open.maps_mut() {

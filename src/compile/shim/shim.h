@@ -21,12 +21,16 @@ struct ipft_vfile {
 
 /*
  * Runs clang's cc1 with `args` (without the leading "-cc1"), the in-memory
- * files overlaid on the real file system. On return *obj (malloc'ed, may be
- * NULL) holds the object and *diag (malloc'ed, NUL-terminated, may be NULL)
- * clang's diagnostics. Returns 0 on success.
+ * files overlaid on the real file system. Of the real file system only
+ * regular files below one of the `roots` (absolute directories, symlinks
+ * resolved) can be read; everything else fails with a message that says so.
+ * On return *obj (malloc'ed, may be NULL) holds the object and *diag
+ * (malloc'ed, NUL-terminated, may be NULL) clang's diagnostics. Returns 0 on
+ * success.
  */
 int ipft_bpfcc_compile(const char *const *args, size_t nargs, const struct ipft_vfile *files,
-		       size_t nfiles, unsigned char **obj, size_t *obj_len, char **diag);
+		       size_t nfiles, const char *const *roots, size_t nroots,
+		       unsigned char **obj, size_t *obj_len, char **diag);
 
 void ipft_bpfcc_free(void *ptr);
 
