@@ -3,7 +3,7 @@
 # on hosts without any headers. Copies files verbatim from Debian packages of
 # the build host and records where they came from in vendor/*/ORIGIN.
 #   libbpf/      libbpf's BPF-side headers, from the vendored libbpf-sys crate
-#   linux-uapi/  the Linux UAPI subset extensions use, from linux-libc-dev
+#   linux-uapi/  the Linux UAPI (linux/, asm-generic/, x86 asm/), from linux-libc-dev
 #   clang/       clang's freestanding resource headers, from libclang-common-19-dev
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,18 +18,15 @@ if [ -n "$libbpf_src" ]; then
 	echo "libbpf $(basename "$(dirname "$libbpf_src")") (crates.io libbpf-sys, its libbpf/ submodule)" >libbpf/ORIGIN
 fi
 
-uapi=(linux/types.h linux/posix_types.h linux/stddef.h linux/bpf.h linux/bpf_common.h
-	linux/if_ether.h linux/ip.h linux/ipv6.h linux/in.h linux/in6.h linux/tcp.h linux/udp.h
-	linux/icmpv6.h linux/socket.h linux/libc-compat.h linux/swab.h
-	linux/byteorder/little_endian.h linux/if_vlan.h linux/erspan.h
-	asm-generic/types.h asm-generic/int-ll64.h asm-generic/bitsperlong.h asm-generic/posix_types.h)
-rm -rf linux-uapi/linux linux-uapi/asm-generic
-for f in "${uapi[@]}"; do
-	mkdir -p "linux-uapi/$(dirname "$f")"
-	cp "/usr/include/$f" "linux-uapi/$f"
-done
+# The whole UAPI an extension may include: every linux/ header (networking,
+# netfilter, pkt_cls.h, if_*.h, icmp*.h, ...), asm-generic/, and x86's asm/
+# (ipft's own headers/asm/ replace the few that assume an x86 compiler).
+rm -rf linux-uapi/linux linux-uapi/asm-generic linux-uapi/asm
+cp -r /usr/include/linux linux-uapi/linux
+cp -r /usr/include/asm-generic linux-uapi/asm-generic
+cp -r /usr/include/x86_64-linux-gnu/asm linux-uapi/asm
 cp /usr/share/doc/linux-libc-dev/copyright linux-uapi/COPYRIGHT
-echo "linux-libc-dev $(dpkg-query -W -f='${Version}' linux-libc-dev) (Debian), /usr/include" >linux-uapi/ORIGIN
+echo "linux-libc-dev $(dpkg-query -W -f='${Version}' linux-libc-dev) (Debian), /usr/include (linux/, asm-generic/) and /usr/include/x86_64-linux-gnu/asm" >linux-uapi/ORIGIN
 
 res=/usr/lib/llvm-19/lib/clang/19/include
 rm -rf clang/include

@@ -1,8 +1,9 @@
 //! # Embedded headers
 //!
 //! Everything an extension may include, served without any file on the
-//! host: ipft's `ipft.h` and bpf-target `asm/` headers (`headers/`), libbpf's
-//! BPF headers, a Linux UAPI subset and clang's freestanding headers
+//! host: ipft's `ipft.h`, bpf-target `asm/` headers and the few C-library
+//! headers the UAPI includes (`headers/`), libbpf's BPF headers, the Linux
+//! UAPI (`linux/`, `asm-generic/`, x86 `asm/`) and clang's freestanding headers
 //! (`vendor/`). `build.rs` stores each one zstd-compressed; they are
 //! decompressed once per compile.
 

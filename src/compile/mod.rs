@@ -335,20 +335,21 @@ fn is_embed(diagnostics: &str) -> bool {
         && lines.next().is_some_and(|l| l.contains("#embed"))
 }
 
-/// The embedded headers an extension can include, e.g. `linux/ip.h`.
+/// What the embedded headers are, in one line: groups, and clang's
+/// freestanding headers by name (the ones a C programmer looks for).
 fn available_headers() -> Result<String> {
-    let mut names: Vec<String> = headers::all()?
+    let mut freestanding: Vec<String> = headers::all()?
         .into_iter()
         .filter_map(|(rel, _)| {
-            let name = rel
-                .strip_prefix("include/")
-                .or_else(|| rel.strip_prefix("clang/include/"))?;
-            (!name.starts_with("__") && !name.starts_with("asm")).then(|| name.to_string())
+            let name = rel.strip_prefix("clang/include/")?;
+            (!name.starts_with("__")).then(|| name.to_string())
         })
         .collect();
-    names.push("vmlinux.h".into());
-    names.sort();
-    Ok(names.join(" "))
+    freestanding.sort();
+    Ok(format!(
+        "<ipft.h>, <vmlinux.h>, libbpf's <bpf/*.h>, the Linux UAPI (<linux/*.h>, <linux/netfilter/*.h>, <asm/*.h>, <asm-generic/*.h>) and clang's {}; `ipft --gen-headers DIR` writes them out for another compiler",
+        freestanding.join(" ")
+    ))
 }
 
 /// Largest extension source ipft compiles: far beyond any real extension,
@@ -620,9 +621,7 @@ mod tests {
         assert_eq!(missing_header("x.c:2:1: error: something"), None);
         let list = available_headers().unwrap();
         assert!(
-            list.contains("linux/ip.h")
-                && list.contains("bpf/bpf_helpers.h")
-                && list.contains("stdint.h")
+            list.contains("<linux/*.h>") && list.contains("<bpf/*.h>") && list.contains("stdint.h")
         );
         assert!(list.contains("vmlinux.h") && list.contains("ipft.h"));
     }
@@ -635,6 +634,11 @@ mod tests {
             "include/bpf/bpf_helpers.h",
             "include/linux/types.h",
             "include/asm/types.h",
+            "include/linux/icmp.h",
+            "include/linux/pkt_cls.h",
+            "include/linux/netfilter.h",
+            "include/linux/netfilter/nf_tables.h",
+            "include/asm/sockios.h",
             "clang/include/stdint.h",
         ] {
             assert!(all.iter().any(|(p, _)| p == want), "{want} not embedded");
