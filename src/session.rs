@@ -162,6 +162,8 @@ struct Attached {
     attachment: Attachment,
     probes: Vec<Probe>,
     use_ringbuf: bool,
+    /// Traced hooks attached (the count of the attach line).
+    hooks: usize,
 }
 
 fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Result<Attached> {
@@ -208,11 +210,15 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
     })?;
 
     let attach_start = Instant::now();
-    let progress = Progress::new(probes.len() + plan.filtered, plan.filtered);
+    let silent = probes
+        .iter()
+        .filter(|p| p.word & attach::PROBE_SILENT != 0)
+        .count();
+    let progress = Progress::new(probes.len() - silent, plan.filtered, silent);
     let mut attachment = backend.attach(&mut obj, &probes, &progress);
-    progress.finish();
     if !clones.is_empty() {
         let linked = backend.attach_clones(&mut obj, &clones);
+        progress.set_clone_points(clones.len().saturating_sub(linked.failures.len()));
         log::debug!(
             "following clones made by {} functions ({} hooks failed): {}",
             clones.len(),
@@ -229,6 +235,7 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
         attachment.fds.extend(linked.fds);
         attachment.links.extend(linked.links);
     }
+    progress.finish();
     log::debug!(
         "took {:.3} seconds to attach",
         attach_start.elapsed().as_secs_f64()
@@ -240,7 +247,7 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
         log::warn!(
             "{} of {} hooks failed to attach (run with -v to list them)",
             attachment.failures.len(),
-            probes.len()
+            probes.len() + clones.len()
         );
     }
     if progress.succeeded() == 0 {
@@ -257,6 +264,7 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
         attachment,
         probes,
         use_ringbuf,
+        hooks: progress.succeeded(),
     })
 }
 
@@ -379,6 +387,7 @@ fn run_stream(
         Receiver::perf(&events_map, &config.perf, sink.clone())?
     };
     crate::say!("Trace ready!");
+    let ready_at = Instant::now();
     if let Some(server) = probe_server {
         server.start()?;
     }
@@ -477,7 +486,38 @@ fn run_stream(
             if use_ringbuf { "ring buffer" } else { "perf buffer" }
         );
     }
+    if finished.is_ok() && produced == 0 {
+        let ids = load::read_percpu_counter(&counters, load::COUNT_IDS).unwrap_or(0);
+        crate::say!(
+            "{}",
+            nothing_matched(config, ready_at.elapsed(), attached.hooks, ids)
+        );
+    }
     finished
+}
+
+/// The line for a run that printed nothing: what ran, and the usual causes.
+fn nothing_matched(config: &Config, ran: Duration, hooks: usize, matched: u64) -> String {
+    let ran = format!("{:.1} s on {hooks} hooks", ran.as_secs_f64());
+    if matched > 0 {
+        return format!(
+            "No event in {ran}: {matched} packets matched, but the extension's module() returned non-zero for every event (it filters them out)"
+        );
+    }
+    let mask = if config.mask == u32::MAX {
+        String::new()
+    } else {
+        format!(" (mask {:#x})", config.mask)
+    };
+    format!(
+        "No packet matched mark {:#x}{mask} in {ran}. Commonly the mark is set after the hooks that see the packet (an iptables/nft rule in a later chain or table, or tc on egress marks it on its way out: trace at a later hook or mark earlier), or the mark or mask differ from what is set (ping -m takes decimal: 0xdeadbeef is 3735928559){}",
+        config.mark,
+        if config.extension.is_some() && !config.track {
+            ", or the extension's module() filtered out every event"
+        } else {
+            ""
+        }
+    )
 }
 
 #[cfg(test)]

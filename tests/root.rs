@@ -411,6 +411,72 @@ fn root_nothing_matched_is_a_clear_error() {
     );
 }
 
+/// The numbers of ipftrace2's attach line, and what ipft lists after it.
+fn attach_counts(stderr: &str) -> (usize, usize, usize, usize, String) {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("Attaching program (total "))
+        .unwrap_or_else(|| panic!("no attach line: {stderr}"));
+    let nums: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.parse().unwrap())
+        .collect();
+    let rest = line
+        .split_once(')')
+        .map(|(_, r)| r.to_string())
+        .unwrap_or_default();
+    (nums[0], nums[1], nums[2], nums[3], rest)
+}
+
+/// Issue 15 item 7: a run that matched nothing says so at exit, in one line
+/// with how long it ran and on how many hooks, and the usual causes; the
+/// attach line counts traced hooks only and names ipft's own ones apart.
+#[test]
+fn root_a_run_that_matched_nothing_says_so() {
+    if !require("root_a_run_that_matched_nothing_says_so", NEEDS) {
+        return;
+    }
+    let _serial = common::serial();
+    let pair = NetPair::new();
+    start_sinks(&pair, &[9999], &[]);
+    let b = pair.addr_b;
+    // Marked 0x77, traced for 0x78: nothing matches.
+    let ipft = Ipft::start(&["-b", "tracepoint", "-m", "0x78", "-r", "^net_dev"]);
+    window(&pair.a, move || {
+        common::send_udp(SocketAddrV4::new(b, 9999), 0x77, 3, 64)
+    });
+    let (stdout, stderr, code) = ipft.stop();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("net_dev"), "{stdout}");
+    let (total, ok, failed, filtered, rest) = attach_counts(&stderr);
+    assert_eq!(total, ok + failed + filtered, "{stderr}");
+    assert!(ok >= 2 && filtered > 0, "{stderr}");
+    // kfree_skb and consume_skb are left out by -r: attached to end packets.
+    assert!(rest.contains("free points to end packets"), "{stderr}");
+    let nothing: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("No packet matched"))
+        .collect();
+    assert_eq!(nothing.len(), 1, "{stderr}");
+    assert!(
+        nothing[0].starts_with("No packet matched mark 0x78 in ")
+            && nothing[0].contains(&format!(" s on {ok} hooks."))
+            && nothing[0].contains("mark is set after the hooks"),
+        "{stderr}"
+    );
+
+    // With matching packets, no such line.
+    let ipft = Ipft::start(&["-b", "tracepoint", "-m", "0x77", "-r", "^net_dev"]);
+    window(&pair.a, move || {
+        common::send_udp(SocketAddrV4::new(b, 9999), 0x77, 3, 64)
+    });
+    let (stdout, stderr, code) = ipft.stop();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("net_dev_queue"), "{stdout}");
+    assert!(!stderr.contains("No packet matched"), "{stderr}");
+}
+
 #[test]
 fn root_perf_buffer_transport_delivers_events() {
     if !require("root_perf_buffer_transport_delivers_events", NEEDS) {

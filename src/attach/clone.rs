@@ -195,7 +195,7 @@ pub fn clone_all(
             .par_iter()
             .map(|p| {
                 let r = attach_one(p);
-                progress.record(r.is_ok());
+                progress.record(p, r.is_ok());
                 r
             })
             .collect()

@@ -205,7 +205,7 @@ impl Backend for Kprobe {
                         // outlives this call.
                         .map(|fd| unsafe { BorrowedFd::borrow_raw(fd) })
                         .and_then(|prog| attach_one(pmu, 0, prog, &p.target, p.word as u64));
-                    progress.record(r.is_ok());
+                    progress.record(p, r.is_ok());
                     r
                 })
                 .collect()

@@ -125,7 +125,7 @@ fn attach_batch(
     match link(prog, &addrs, &cookies, flags) {
         Ok(fd) => {
             att.fds.push(fd);
-            batch.iter().for_each(|_| progress.record(true));
+            batch.iter().for_each(|p| progress.record(p, true));
         }
         Err(errno) if batch.len() > 1 && per_function_error(errno) => {
             let (a, b) = batch.split_at(batch.len() / 2);
@@ -136,7 +136,7 @@ fn attach_batch(
             for p in batch {
                 let why = format!("kprobe-multi link failed: {}", errno_msg(errno));
                 att.failures.push((p.target.name.clone(), why));
-                progress.record(false);
+                progress.record(p, false);
             }
         }
     }
@@ -196,9 +196,9 @@ impl Backend for KprobeMulti {
             let name = format!("{PREFIX}{pos}");
             let Some(prog) = obj.progs().find(|p| p.name() == name.as_str()) else {
                 for p in batch {
+                    progress.record(&p, false);
                     att.failures
                         .push((p.target.name.clone(), format!("program {name} not loaded")));
-                    progress.record(false);
                 }
                 continue;
             };

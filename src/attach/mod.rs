@@ -232,12 +232,16 @@ pub fn set_template_targets(
 
 /// Attach progress on stderr: a live bar (counts, rate, elapsed) when stderr
 /// is a terminal, then ipftrace2's `Attaching program (total …)` line, which
-/// is all that is printed when stderr is not a terminal.
+/// is all that is printed when stderr is not a terminal. The line counts the
+/// traced hooks; the free points ipft adds to end packets the filters left
+/// out (silent probes) and the clone points are named after it.
 pub struct Progress {
     total: usize,
     filtered: usize,
     succeeded: AtomicUsize,
     failed: AtomicUsize,
+    silent: AtomicUsize,
+    clone_points: AtomicUsize,
     bar: Option<indicatif::ProgressBar>,
 }
 
@@ -249,13 +253,17 @@ impl Progress {
             filtered: 0,
             succeeded: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
+            silent: AtomicUsize::new(0),
+            clone_points: AtomicUsize::new(0),
             bar: None,
         }
     }
 
-    pub fn new(total: usize, filtered: usize) -> Progress {
+    /// `traced` hooks to attach, `filtered` left out by -r/--module-regex,
+    /// `silent` free points attached besides.
+    pub fn new(traced: usize, filtered: usize, silent: usize) -> Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new((total - filtered) as u64);
+            let bar = indicatif::ProgressBar::new((traced + silent) as u64);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
                     "Attaching {bar:30} {pos}/{len} hooks ({msg}) {per_sec} {elapsed}",
@@ -267,25 +275,55 @@ impl Progress {
             bar
         });
         Progress {
-            total,
+            total: traced + filtered,
             filtered,
             succeeded: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
+            silent: AtomicUsize::new(0),
+            clone_points: AtomicUsize::new(0),
             bar,
         }
     }
 
     fn line(&self) -> String {
-        format!(
+        let mut line = format!(
             "Attaching program (total {}, succeeded {}, failed {}, filtered: {})",
             self.total,
             self.succeeded.load(Ordering::Relaxed),
             self.failed.load(Ordering::Relaxed),
             self.filtered
-        )
+        );
+        let silent = self.silent.load(Ordering::Relaxed);
+        let clones = self.clone_points.load(Ordering::Relaxed);
+        let mut extra = Vec::new();
+        if silent > 0 {
+            extra.push(format!(
+                "{silent} free point{} to end packets",
+                if silent == 1 { "" } else { "s" }
+            ));
+        }
+        if clones > 0 {
+            extra.push(format!(
+                "{clones} clone point{} to follow copies",
+                if clones == 1 { "" } else { "s" }
+            ));
+        }
+        if !extra.is_empty() {
+            line.push_str(&format!(", plus {}", extra.join(" and ")));
+        }
+        line
     }
 
-    pub fn record(&self, ok: bool) {
+    pub fn record(&self, probe: &Probe, ok: bool) {
+        if probe.word & PROBE_SILENT != 0 {
+            if ok {
+                self.silent.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Some(bar) = &self.bar {
+                bar.inc(1);
+            }
+            return;
+        }
         let counter = if ok { &self.succeeded } else { &self.failed };
         counter.fetch_add(1, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
@@ -298,6 +336,11 @@ impl Progress {
                 ));
             }
         }
+    }
+
+    /// Clone points hooked (entry and return count as one).
+    pub fn set_clone_points(&self, n: usize) {
+        self.clone_points.store(n, Ordering::Relaxed);
     }
 
     pub fn finish(&self) {

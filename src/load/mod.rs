@@ -161,6 +161,7 @@ pub fn stop_programs(obj: &Object, linked: &[u8]) -> Result<()> {
 /// Counters of the `ipft_lost` map (`IPFT_COUNT_*` in `bpf/ipft_body.bpf.h`).
 pub const COUNT_LOST: u32 = 0;
 pub const COUNT_TRACK_FULL: u32 = 1;
+pub const COUNT_IDS: u32 = 2;
 pub const COUNT_EVENTS: u32 = 3;
 
 /// Sum over CPUs of a per-CPU u64 counter map at `key`.
