@@ -102,7 +102,7 @@ Examples:
 /// Trace the path of marked packets through the Linux kernel.
 #[derive(Debug, Parser)]
 #[command(name = "ipft", version = crate::version::SHORT,
-          about, after_help = AFTER_HELP)]
+          about, after_help = AFTER_HELP, args_override_self = true)]
 pub struct Args {
     /// Attach mechanism [default: best available for the tracer]
     #[arg(short = 'b', long, value_name = "BACKEND")]
@@ -115,8 +115,9 @@ pub struct Args {
     #[arg(short = 'e', long, value_name = "PATH")]
     pub extension: Option<PathBuf>,
 
-    /// Compile and check the -e extension, write the BPF object to PATH and
-    /// exit (a portable object: it needs neither clang nor headers to run)
+    /// Compile and check the -e extension, write the BPF object to PATH (- for
+    /// stdout, never a terminal) and exit (a portable object: it needs neither
+    /// clang nor headers to run)
     #[arg(long, value_name = "PATH", requires = "extension")]
     pub emit_object: Option<PathBuf>,
 
@@ -180,31 +181,32 @@ pub struct Args {
     /// Copy the first NUMBER bytes of each packet (from its MAC header, or its network
     /// header where it has none yet) into its events: at its first event and wherever
     /// its length or headers change. 0 copies nothing. Needed by -o pcapng
-    #[arg(long, value_name = "NUMBER", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=MAX_SNAPLEN as i64))]
+    #[arg(long, value_name = "NUMBER", default_value_t = 0, value_parser = number_in(0, MAX_SNAPLEN))]
     pub snaplen: u16,
 
     /// Stop compiling a .c extension (built-in compiler or $CC) after this many seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = number_in(1u32, 3600))]
     pub compile_timeout: u32,
 
     /// Address-space limit of the built-in compiler, in MiB
-    #[arg(long, value_name = "MIB", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(256..=1048576))]
+    #[arg(long, value_name = "MIB", default_value_t = 4096, value_parser = number_in(256u64, 1 << 20))]
     pub compile_memory: u64,
 
     /// Timestamps in text and JSON output
     #[arg(long, value_name = "CLOCK", default_value = "monotonic")]
     pub timestamp: TimeFormat,
 
-    /// Pages per CPU for the perf buffer; also sizes the ring buffer (pages x CPUs)
-    #[arg(long, value_name = "NUMBER", default_value_t = 8)]
+    /// Pages per CPU for the perf buffer, a power of two up to 65536; also sizes the
+    /// ring buffer (pages x CPUs)
+    #[arg(long, value_name = "NUMBER", default_value_t = 8, value_parser = parse_page_count)]
     pub perf_page_count: u64,
 
     /// perf_event_attr.sample_period of the perf buffer (perf buffer fallback only)
-    #[arg(long, value_name = "NUMBER", default_value_t = 1)]
+    #[arg(long, value_name = "NUMBER", default_value_t = 1, value_parser = number_in(1u64, u64::MAX))]
     pub perf_sample_period: u64,
 
     /// perf_event_attr.wakeup_events of the perf buffer (perf buffer fallback only)
-    #[arg(long, value_name = "NUMBER", default_value_t = 1)]
+    #[arg(long, value_name = "NUMBER", default_value_t = 1, value_parser = number_in(1u32, u32::MAX))]
     pub perf_wakeup_events: u32,
 
     /// Do not follow packets (by default a matched packet is followed until
@@ -216,12 +218,12 @@ pub struct Args {
 
     /// Packets followed at once (the tracking map's size); packets beyond it
     /// are counted and reported
-    #[arg(long, value_name = "NUMBER", default_value_t = 65536)]
+    #[arg(long, value_name = "NUMBER", default_value_t = 65536, value_parser = number_in(1u32, u32::MAX))]
     pub track_map_size: u32,
 
     /// Seconds without an event after which a packet is finished (printed
-    /// by -o aggregate, forgotten by tracking)
-    #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+    /// by -o aggregate, forgotten by tracking); more than 0, less than 86400
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_idle_timeout)]
     pub idle_timeout: f64,
 
     /// Do not raise RLIMIT_NOFILE and RLIMIT_MEMLOCK
@@ -233,7 +235,7 @@ pub struct Args {
     pub enable_probe_server: bool,
 
     /// Port of the readiness probe server
-    #[arg(long, value_name = "NUMBER", default_value_t = 13720)]
+    #[arg(long, value_name = "NUMBER", default_value_t = 13720, value_parser = number_in(1u16, u16::MAX))]
     pub probe_server_port: u16,
 
     /// Write the man page (roff) to stdout and exit (for packaging)
@@ -285,6 +287,43 @@ pub fn parse_u32_strtoul(s: &str) -> Result<u32, String> {
     let v =
         u64::from_str_radix(digits, radix).map_err(|_| format!("'{s}' does not fit in 32 bits"))?;
     u32::try_from(v).map_err(|_| format!("'{s}' does not fit in 32 bits (skb->mark is 32 bits)"))
+}
+
+/// A value parser for a whole number from `lo` to `hi` (both included) whose
+/// error says that range, e.g. `must be a whole number from 1 to 3600`.
+fn number_in<T>(lo: T, hi: T) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy + Send + Sync,
+{
+    move |s: &str| match s.parse::<T>() {
+        Ok(v) if lo <= v && v <= hi => Ok(v),
+        _ => Err(format!("must be a whole number from {lo} to {hi}")),
+    }
+}
+
+/// The largest --perf-page-count: 256 MiB of perf buffer per CPU, and far
+/// beyond the 1 GiB cap of the ring buffer it also sizes.
+pub const MAX_PERF_PAGE_COUNT: u64 = 1 << 16;
+
+fn parse_page_count(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n.is_power_of_two() && n <= MAX_PERF_PAGE_COUNT => Ok(n),
+        _ => Err(format!(
+            "must be a power of two from 1 to {MAX_PERF_PAGE_COUNT} (1, 2, 4, 8, …)"
+        )),
+    }
+}
+
+/// The longest --idle-timeout: a day, in seconds (excluded).
+const MAX_IDLE_TIMEOUT: f64 = 86_400.0;
+
+fn parse_idle_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t > 0.0 && t < MAX_IDLE_TIMEOUT => Ok(t),
+        _ => Err(format!(
+            "must be a number of seconds greater than 0 and less than {MAX_IDLE_TIMEOUT} (e.g. 0.5 or 10)"
+        )),
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -352,12 +391,15 @@ fn compile_regex(flag: &str, re: &Option<String>) -> Result<Option<Regex>, Usage
         .transpose()
 }
 
+/// The last line of the regex crate's error (`error: unclosed group`),
+/// without its `error: `.
 fn summary_line(s: &str) -> String {
-    s.lines()
+    let last = s
+        .lines()
         .map(str::trim)
         .rfind(|l| !l.is_empty())
-        .unwrap_or("")
-        .to_string()
+        .unwrap_or("");
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
 }
 
 impl Args {
@@ -396,26 +438,6 @@ impl Args {
             return Err(UsageError(
                 "mask can't be zero: no mark bit would be compared, so every packet would match"
                     .into(),
-            ));
-        }
-        if self.perf_page_count == 0 || !self.perf_page_count.is_power_of_two() {
-            return Err(UsageError(format!(
-                "--perf-page-count must be a power of two and at least 1, not {}",
-                self.perf_page_count
-            )));
-        }
-        if !(self.idle_timeout > 0.0 && self.idle_timeout < 86_400.0) {
-            return Err(UsageError(format!(
-                "--idle-timeout must be between 0 and 86400 seconds, not {}",
-                self.idle_timeout
-            )));
-        }
-        if self.track_map_size == 0 {
-            return Err(UsageError("--track-map-size must be at least 1".into()));
-        }
-        if self.perf_sample_period == 0 || self.perf_wakeup_events == 0 {
-            return Err(UsageError(
-                "--perf-sample-period and --perf-wakeup-events must be at least 1".into(),
             ));
         }
         if self.output == OutputKind::Pcapng && mode == Mode::Trace && self.snaplen == 0 {
@@ -548,6 +570,82 @@ mod tests {
         assert!(config(&["-m", "1", "--snaplen", "5000"]).is_err());
         let c = config(&["-m", "1", "-w", "x", "--timestamp", "wall"]).unwrap();
         assert_eq!((c.write, c.timestamp), (Some("x".into()), TimeFormat::Wall));
+    }
+
+    #[test]
+    fn repeated_options_take_the_last_value() {
+        let c = config(&["-m", "1", "-m", "2", "-o", "json", "-o", "aggregate"]).unwrap();
+        assert_eq!((c.mark, c.output), (2, OutputKind::Aggregate));
+        let c = config(&[
+            "-m", "1", "--mask", "0xff", "--mask", "0xf0", "-b", "kprobe", "-b", "ftrace",
+        ])
+        .unwrap();
+        assert_eq!((c.mask, c.backend), (0xf0, Some(BackendKind::Ftrace)));
+        let c = config(&[
+            "-m",
+            "1",
+            "-r",
+            "^ip_",
+            "-r",
+            "^tcp_",
+            "--idle-timeout",
+            "9",
+            "--idle-timeout",
+            "0.5",
+        ])
+        .unwrap();
+        assert_eq!(c.regex.unwrap().as_str(), "^tcp_");
+        assert_eq!(c.idle_timeout, std::time::Duration::from_millis(500));
+        let c = config(&["-m", "1", "-v", "-v", "--no-track", "--no-track"]).unwrap();
+        assert!(c.verbose && !c.track);
+        let c = config(&[
+            "-e",
+            "a.c",
+            "-e",
+            "b.c",
+            "--emit-object",
+            "a.o",
+            "--emit-object",
+            "-",
+        ])
+        .unwrap();
+        assert_eq!(c.mode, Mode::EmitObject("-".into()));
+        assert_eq!(c.extension, Some("b.c".into()));
+    }
+
+    #[test]
+    fn ranged_options_accept_their_bounds_and_name_them() {
+        for (flag, lo, hi, below, above) in [
+            ("--snaplen", "0", "2048", None, "2049"),
+            ("--compile-timeout", "1", "3600", Some("0"), "3601"),
+            ("--compile-memory", "256", "1048576", Some("255"), "1048577"),
+            ("--perf-page-count", "1", "65536", Some("0"), "131072"),
+            (
+                "--track-map-size",
+                "1",
+                "4294967295",
+                Some("0"),
+                "4294967296",
+            ),
+            ("--probe-server-port", "1", "65535", Some("0"), "65536"),
+            ("--idle-timeout", "0.001", "86399.9", Some("0"), "86400"),
+        ] {
+            for ok in [lo, hi] {
+                assert!(config(&["-m", "1", flag, ok]).is_ok(), "{flag} {ok}");
+            }
+            for bad in below.into_iter().chain([above, "x", "-1", ""]) {
+                let e = config(&["-m", "1", &format!("{flag}={bad}")]).unwrap_err();
+                assert!(e.contains(flag), "{flag} {bad}: {e}");
+                let range = if flag == "--idle-timeout" {
+                    "greater than 0 and less than 86400".to_string()
+                } else if flag == "--perf-page-count" {
+                    "power of two from 1 to 65536".to_string()
+                } else {
+                    format!("from {lo} to {hi}")
+                };
+                assert!(e.contains(&range), "{flag} {bad}: {e}");
+            }
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! `run.rs` and maps the outcome to an exit code: 0 ok, 1 runtime failure,
 //! 2 usage error.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -24,14 +24,20 @@ fn parse_args() -> Result<cli::Args, ExitCode> {
                 Err(stdout_status(written))
             }
             _ => {
-                let text = e.to_string();
-                let first = text.lines().next().unwrap_or("invalid arguments");
-                let first = first.trim_start_matches("error: ");
-                ipft::say!("ipft: {first} (see ipft --help)");
+                ipft::say!("{}", usage_message(&e.to_string()));
                 Err(ExitCode::from(2))
             }
         },
     }
+}
+
+/// clap's whole message (what is missing or wrong, the possible values, a
+/// "did you mean", its usage line and `--help` pointer), as ipft's other
+/// errors: `ipft: ` in place of clap's `error: `, no trailing blank line.
+fn usage_message(clap_text: &str) -> String {
+    let text = clap_text.trim_end();
+    let text = text.strip_prefix("error: ").unwrap_or(text);
+    format!("ipft: {text}")
 }
 
 /// A reader that went away (`| head`) is fine; any other write error is exit 1.
@@ -41,6 +47,42 @@ fn stdout_status(written: std::io::Result<()>) -> ExitCode {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             ipft::say!("ipft: cannot write to stdout: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `--emit-object PATH`: compile and check the extension, write its object
+/// to PATH, or to stdout for `-` (never to a terminal).
+fn emit_object(src: Option<&std::path::Path>, out: &std::path::Path) -> ExitCode {
+    let to_stdout = out == std::path::Path::new("-");
+    if to_stdout && std::io::stdout().is_terminal() {
+        ipft::say!(
+            "ipft: --emit-object - writes a binary BPF object to stdout, which is a terminal: \
+             redirect it (--emit-object - > ext.o) or give a file name"
+        );
+        return ExitCode::from(2);
+    }
+    let Some(src) = src else {
+        // clap's `requires` makes -e present; this is only a guard.
+        ipft::say!("ipft: --emit-object needs -e/--extension <PATH> (see ipft --help)");
+        return ExitCode::from(2);
+    };
+    let object = match ext::Extension::open(src) {
+        Ok(e) => e.object,
+        Err(e) => {
+            ipft::say!("ipft: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    if to_stdout {
+        let mut stdout = std::io::stdout().lock();
+        return stdout_status(stdout.write_all(&object).and_then(|_| stdout.flush()));
+    }
+    match std::fs::write(out, &object) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            ipft::say!("ipft: cannot write {}: {e}", out.display());
             ExitCode::from(1)
         }
     }
@@ -88,20 +130,7 @@ fn main() -> ExitCode {
         cli::Mode::Gen(cli::GenTarget::BpfModuleSkeleton) => {
             std::io::stdout().write_all(ext::skeleton().as_bytes())
         }
-        cli::Mode::EmitObject(out) => {
-            let src = config.extension.as_deref().unwrap_or(out);
-            let written = ext::Extension::open(src).and_then(|e| {
-                std::fs::write(out, &e.object)
-                    .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", out.display()))
-            });
-            return match written {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    ipft::say!("ipft: {e:#}");
-                    ExitCode::from(1)
-                }
-            };
-        }
+        cli::Mode::EmitObject(out) => return emit_object(config.extension.as_deref(), out),
         cli::Mode::Trace | cli::Mode::List | cli::Mode::Read(_) => Ok(()),
     };
     if !matches!(
