@@ -4,7 +4,8 @@
 //! 2. the headers served to extensions, zstd-compressed into
 //!    `OUT_DIR/embedded-headers/` for `src/compile/headers.rs`;
 //! 3. the C++ compiler shim (`src/compile/shim/`), linked with Debian's static
-//!    clang/LLVM 19 libraries.
+//!    clang/LLVM 19 libraries;
+//! 4. Debian's static libpcap, for pcap-filter expressions (`src/filter/`).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ const BPF_OBJECTS: &[&str] = &[
     "kprobe_multi",
     "fentry",
     "null_module",
+    "null_filter",
 ];
 
 fn find_clang() -> String {
@@ -71,6 +73,23 @@ fn main() {
     }
     pack_headers(&root, &out_dir);
     build_shim(&root);
+    link_libpcap(&root);
+}
+
+/// libpcap compiles pcap-filter expressions to cBPF (`src/filter/`): Debian's
+/// static `libpcap.a` (libpcap0.8-dev), with stubs for the D-Bus functions
+/// its D-Bus capture source refers to (ipft never opens a capture).
+fn link_libpcap(root: &Path) {
+    let stubs = root.join("src/filter/dbus_stubs.c");
+    println!("cargo:rerun-if-changed={}", stubs.display());
+    cc::Build::new().file(&stubs).compile("ipft_dbus_stubs");
+    let dir = env::var("LIBPCAP_DIR").unwrap_or_else(|_| "/usr/lib/x86_64-linux-gnu".into());
+    println!("cargo:rerun-if-env-changed=LIBPCAP_DIR");
+    if !Path::new(&dir).join("libpcap.a").exists() {
+        panic!("{dir}/libpcap.a not found: install libpcap0.8-dev (make deps) or set LIBPCAP_DIR");
+    }
+    println!("cargo:rustc-link-search=native={dir}");
+    println!("cargo:rustc-link-lib=static=pcap");
 }
 
 /// (source directory, virtual directory) of every header tree extensions see.

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The trace body every ipft program runs: filter on skb->mark, build the
+ * The trace body every ipft program runs: select packets (mark, place,
+ * pcap-filter expression), build the
  * event, let the extension fill its 64 bytes, and send the event to
  * userspace. Backends differ only in how they find ctx, skb and the probe id.
  */
@@ -192,6 +193,98 @@ static __always_inline int ipft_mark_matches(struct sk_buff *skb)
 	__u32 mark = BPF_CORE_READ(skb, mark);
 
 	return (mark & ipft_mask) == (ipft_mark & ipft_mask);
+}
+
+/*
+ * Packet selection: every criterion given must hold for an skb to start a
+ * packet (once followed, a packet is not tested again). Each is switched on
+ * in rodata, so an unused one costs nothing: the verifier drops its code.
+ */
+const volatile __u8 ipft_use_mark = 1;
+const volatile __u8 ipft_use_pcap = 0;
+/* --netns and --ifindex/--ifname: where the packet is seen (its device). */
+const volatile __u32 ipft_netns = 0;
+const volatile __u32 ipft_ifindex = 0;
+
+/*
+ * The pcap-filter expression: cBPF from libpcap, translated to C by
+ * userspace, compiled and linked in (bpf/null_filter.bpf.c without one).
+ * `pkt` is a kernel address with `caplen` readable bytes of a `wirelen` byte
+ * packet, from the Ethernet header, or from the IP header when `l3`.
+ * Non-zero means the packet matches.
+ */
+extern int ipft_pcap_match(const unsigned char *pkt, __u32 caplen, __u32 wirelen, int l3);
+
+/*
+ * An IP header where the skb says its network header is, unless it is not
+ * set yet (an skb being built, whose network_header is still 0): the length
+ * in the header must be the bytes from there to the end of the skb.
+ */
+static __always_inline int ipft_l3_plausible(const unsigned char *p, __u32 avail)
+{
+	__u8 hdr[6];
+
+	if (bpf_probe_read_kernel(hdr, sizeof(hdr), p))
+		return 0;
+	if (hdr[0] >> 4 == 4)
+		return (hdr[0] & 0xf) >= 5 && (((__u32)hdr[2] << 8) | hdr[3]) == avail;
+	if (hdr[0] >> 4 == 6)
+		return (((__u32)hdr[4] << 8) | hdr[5]) + 40 == avail;
+	return 0;
+}
+
+/*
+ * Runs the expression on the skb's bytes: from its MAC header when it has an
+ * Ethernet-sized one before the network header, else from the network header
+ * (a locally generated packet before its MAC header is pushed), as retis and
+ * pwru do. Only the linear part can be read: a load beyond it fails the match.
+ */
+static __always_inline int ipft_pcap_matches(struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u32 data = BPF_CORE_READ(skb, data) - head;
+	__u32 mac = BPF_CORE_READ(skb, mac_header);
+	__u32 net = BPF_CORE_READ(skb, network_header);
+	__u32 tail = BPF_CORE_READ(skb, tail);
+	__u32 len = BPF_CORE_READ(skb, len);
+	__u32 start, avail;
+	int l3;
+
+	if (mac != 0xffff && net != 0xffff && net >= mac + 14) {
+		start = mac;
+		l3 = 0;
+	} else if (net != 0xffff) {
+		start = net;
+		l3 = 1;
+	} else {
+		return 0;
+	}
+	if (tail <= start || start > len + data)
+		return 0;
+	avail = len + data - start;
+	if (l3 && !ipft_l3_plausible(head + start, avail))
+		return 0;
+	return ipft_pcap_match(head + start, tail - start, avail, l3);
+}
+
+static __always_inline int ipft_selects(struct sk_buff *skb)
+{
+	struct net_device *dev;
+
+	if (ipft_use_mark && !ipft_mark_matches(skb))
+		return 0;
+	if (ipft_netns || ipft_ifindex) {
+		dev = BPF_CORE_READ(skb, dev);
+		if (!dev)
+			return 0;
+		if (ipft_ifindex && BPF_CORE_READ(dev, ifindex) != ipft_ifindex)
+			return 0;
+		if (ipft_netns && BPF_CORE_READ(dev, nd_net.net, ns.inum) != ipft_netns)
+			return 0;
+	}
+	if (ipft_use_pcap && !ipft_pcap_matches(skb))
+		return 0;
+	return 1;
 }
 
 /* Unique for the whole run: the CPU in the top 16 bits, its count below. */
@@ -491,7 +584,7 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u6
 
 	if (!ipft_track) {
 		*snapshot = ipft_snaplen != 0;
-		return ipft_mark_matches(skb) ? key : 0;
+		return ipft_selects(skb) ? key : 0;
 	}
 	t = bpf_map_lookup_elem(&ipft_tracked, &key);
 	if (t && now - t->last_seen <= ipft_idle_ns && ipft_same_packet(t, skb)) {
@@ -506,7 +599,7 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u6
 		return t->id;
 	}
 
-	if (!ipft_mark_matches(skb)) {
+	if (!ipft_selects(skb)) {
 		if (t)
 			bpf_map_delete_elem(&ipft_tracked, &key);
 		return 0;

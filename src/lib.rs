@@ -10,6 +10,7 @@ pub mod compile;
 pub mod discover;
 pub mod event;
 pub mod ext;
+pub mod filter;
 pub mod load;
 pub mod logger;
 pub mod output;

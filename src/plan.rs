@@ -17,6 +17,7 @@ use crate::cli::{BackendKind, Config};
 use crate::discover::{self, ksyms::TraceableSource, ArgAccess, Discovery, Target};
 use crate::event::decode::Hook;
 use crate::ext::Extension;
+use crate::filter::PacketFilter;
 use crate::preflight;
 
 pub struct Plan {
@@ -30,6 +31,21 @@ pub struct Plan {
     /// The traced targets, and how many candidates the filters left out.
     pub targets: Vec<Target>,
     pub filtered: usize,
+    /// How packets are selected besides the expression.
+    pub selection: Selection,
+    /// The pcap-filter expression, if one was given.
+    pub filter: Option<PacketFilter>,
+}
+
+/// Which criteria select a packet in the programs (all given must hold).
+#[derive(Debug, Clone, Copy)]
+pub struct Selection {
+    /// The mark (`-m`/`--mask`).
+    pub mark: bool,
+    /// The network namespace inode of the packet's device; 0: any.
+    pub netns: u32,
+    /// The packet's device; 0: any.
+    pub ifindex: u32,
 }
 
 impl Plan {
@@ -81,6 +97,12 @@ impl Plan {
             access,
             targets,
             filtered,
+            selection: Selection {
+                mark: true,
+                netns: 0,
+                ifindex: 0,
+            },
+            filter: None,
         })
     }
 

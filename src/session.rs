@@ -188,7 +188,15 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
         None => ("the null extension", embedded::NULL_MODULE),
     };
     let backend_name = format!("ipft's {kind} programs");
-    let linked = link::link(&[(&backend_name, backend.object()), (ext_name, ext_object)])?;
+    let filter_object = match &plan.filter {
+        Some(filter) => filter.object()?,
+        None => embedded::NULL_FILTER.to_vec(),
+    };
+    let linked = link::link(&[
+        (&backend_name, backend.object()),
+        (ext_name, ext_object),
+        ("the filter expression", &filter_object),
+    ])?;
     let load_config = LoadConfig {
         mark: config.mark,
         mask: config.mask,
@@ -201,6 +209,10 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
         idle_ns: config.idle_timeout.as_nanos() as u64,
         snaplen: config.snaplen,
         atomic_ids: plan.features.atomic_fetch,
+        use_mark: plan.selection.mark,
+        use_pcap: plan.filter.is_some(),
+        netns: plan.selection.netns,
+        ifindex: plan.selection.ifindex,
     };
     if !load_config.atomic_ids {
         log::debug!("packet ids: no atomic fetch-and-add (Linux 5.12+), nested programs on one CPU could in theory share an id");

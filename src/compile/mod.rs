@@ -163,6 +163,28 @@ pub fn compile_file(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
+/// Compiles C that ipft generated (a filter expression) with the built-in
+/// compiler, whatever `$CC` says: only the embedded headers are read.
+pub fn compile_source(name: &str, source: &str) -> Result<Vec<u8>> {
+    let path = format!("{}/generated/{name}", headers::VIRTUAL_ROOT);
+    let mut files: Vec<(String, Vec<u8>)> = headers::all()?
+        .into_iter()
+        .map(|(rel, data)| (format!("{}/{rel}", headers::VIRTUAL_ROOT), data))
+        .collect();
+    files.push((path.clone(), source.as_bytes().to_vec()));
+    let args = cc1_args(Path::new(&path));
+    let out = in_child(Path::new(name), limits(), || {
+        ffi::compile(&args, &files, &[])
+    })?;
+    if !out.ok {
+        bail!(
+            "the generated {name} did not compile: {}",
+            out.diagnostics.trim()
+        );
+    }
+    Ok(out.object)
+}
+
 /// What the built-in compiler takes from `$CFLAGS`.
 #[derive(Debug, Default, PartialEq)]
 struct BuiltinFlags {

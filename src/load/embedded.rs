@@ -16,3 +16,6 @@ pub const KPROBE_MULTI: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kprobe
 
 /// fentry/fexit templates, one per skb argument slot (`bpf/fentry.bpf.c`).
 pub const FENTRY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fentry.bpf.o"));
+
+/// The pcap-filter expression used when the user gives none (`bpf/null_filter.bpf.c`).
+pub const NULL_FILTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/null_filter.bpf.o"));

@@ -34,6 +34,14 @@ pub struct LoadConfig {
     pub snaplen: u16,
     /// Packet ids by one atomic fetch-and-add (the kernel has BPF_FETCH).
     pub atomic_ids: bool,
+    /// Packets are selected by their mark (`mark`/`mask`).
+    pub use_mark: bool,
+    /// ... by the linked pcap-filter expression.
+    pub use_pcap: bool,
+    /// ... by the network namespace (inode) of their device; 0: any.
+    pub netns: u32,
+    /// ... by their device's ifindex; 0: any.
+    pub ifindex: u32,
 }
 
 /// The `.BTF` of an ELF object, parsed.
@@ -111,6 +119,10 @@ pub fn load(
             ("ipft_pair_exits", config.pair_exits as u64),
             ("ipft_snaplen", config.snaplen as u64),
             ("ipft_atomic_ids", config.atomic_ids as u64),
+            ("ipft_use_mark", config.use_mark as u64),
+            ("ipft_use_pcap", config.use_pcap as u64),
+            ("ipft_netns", config.netns as u64),
+            ("ipft_ifindex", config.ifindex as u64),
         ],
     )?;
     for mut map in open.maps_mut() {
@@ -187,6 +199,7 @@ mod tests {
         let linked = link::link(&[
             ("tp", embedded::TRACEPOINT),
             ("null", embedded::NULL_MODULE),
+            ("no filter", embedded::NULL_FILTER),
         ])
         .unwrap();
         let btf = object_btf(&linked).unwrap();
