@@ -81,16 +81,20 @@ impl fmt::Display for Tracer {
 }
 
 const AFTER_HELP: &str = "\
-Packets are selected by their mark: mark them first (iptables -j MARK, nft meta mark set,
-tc skbedit, SO_MARK, ping -m) and give ipft the same mark. A packet is traced when
-(skb->mark & MASK) == (MARK & MASK).
+Packets are selected by a pcap-filter expression (tcpdump's syntax), by their mark, by where
+they are seen (--netns, --ifname), or by several of these, which must then all hold. The
+mark: mark packets first (iptables -j MARK, nft meta mark set, tc skbedit, SO_MARK, ping -m)
+and give ipft the same mark; a packet is traced when (skb->mark & MASK) == (MARK & MASK).
+Once selected, a packet is followed until the kernel frees it, whatever happens to it.
 
 Recording: -w FILE writes every record to an events file (zstd, self-describing) while
 tracing; --read FILE prints it again later, anywhere, without root, BPF or kernel BTF, with
 any -o, -t, --timestamp, -r/--module-regex (hook names) and -m/--mask (recorded marks).
 
 Examples:
-  ipft -m 0xdeadbeef                       trace marked packets, print each path once done
+  ipft 'udp and dst port 53'               trace DNS queries, print each path once done
+  ipft --netns web 'tcp[tcpflags] & tcp-syn != 0'   SYNs seen in namespace web
+  ipft -m 0xdeadbeef                       trace marked packets
   ipft -m 0x100 --mask 0xf00 -o json       any mark with 0x1 in bits 8-11, as JSON lines
   ipft -m 1 -r '^ip_' --module-regex vmlinux
   ipft -m 1 -w trace.ipft --snaplen 128    record (and print) events with packet bytes
@@ -99,7 +103,7 @@ Examples:
   ipft -l -r tcp                           list candidate hooks and exit
   ping -m 3735928559 10.0.0.1              (3735928559 = 0xdeadbeef)";
 
-/// Trace the path of marked packets through the Linux kernel.
+/// Trace the path of packets through the Linux kernel.
 #[derive(Debug, Parser)]
 #[command(name = "ipft", version = crate::version::SHORT,
           about, after_help = AFTER_HELP, args_override_self = true)]
@@ -129,14 +133,35 @@ pub struct Args {
     #[arg(short = 'l', long)]
     pub list: bool,
 
-    /// Trace packets carrying this mark (decimal, 0x hex or 0 octal) [required unless -l
-    /// or --read; with --read, keep the packets whose first recorded event carries it]
+    /// Trace packets carrying this mark (decimal, 0x hex or 0 octal) [needed unless an
+    /// EXPRESSION, --netns, --ifname or --ifindex selects; with --read, keep the packets
+    /// whose first recorded event carries it]
     #[arg(short = 'm', long, value_name = "NUMBER", value_parser = parse_u32_strtoul)]
     pub mark: Option<u32>,
 
     /// Compare only the mark bits set in this mask
     #[arg(long, value_name = "NUMBER", value_parser = parse_u32_strtoul, default_value = "0xffffffff")]
     pub mask: u32,
+
+    /// Trace packets matching this pcap-filter expression (tcpdump's syntax, e.g. 'udp and
+    /// dst port 53'), tested on the packet's bytes from its Ethernet header, or from its IP
+    /// header where it has no MAC header yet. With -m, --netns or --ifname, all must hold
+    #[arg(value_name = "EXPRESSION", num_args = 0..)]
+    pub expression: Vec<String>,
+
+    /// Trace packets seen on a device in this network namespace: an inode number, a path
+    /// (/proc/PID/ns/net) or a name under /run/netns
+    #[arg(long, value_name = "NETNS")]
+    pub netns: Option<String>,
+
+    /// Trace packets seen on this device (in the --netns namespace, else in ipft's own)
+    #[arg(long, value_name = "NAME", conflicts_with = "ifindex")]
+    pub ifname: Option<String>,
+
+    /// Trace packets seen on the device with this ifindex (in the --netns namespace, else in
+    /// any namespace)
+    #[arg(long, value_name = "NUMBER", value_parser = number_in(1u32, i32::MAX as u32))]
+    pub ifindex: Option<u32>,
 
     /// Only hooks whose kernel module matches this regex (vmlinux for the core kernel)
     #[arg(long, value_name = "REGEX")]
@@ -365,8 +390,15 @@ pub struct Config {
     pub track: bool,
     pub track_map_size: u32,
     pub idle_timeout: std::time::Duration,
-    /// The mark was given (always when tracing; optional with --read).
+    /// The mark was given (optional with an expression, --netns, --ifname or
+    /// --ifindex, and with --read).
     pub mark_given: bool,
+    /// The pcap-filter expression, compiled and translated.
+    pub filter: Option<crate::filter::PacketFilter>,
+    /// --netns as an inode (0: any).
+    pub netns: u32,
+    /// --ifname/--ifindex as an ifindex (0: any).
+    pub ifindex: u32,
     pub write: Option<PathBuf>,
     pub snaplen: u16,
     pub timestamp: TimeFormat,
@@ -420,7 +452,56 @@ impl Args {
             Mode::Trace
         };
         let exits_early = mode != Mode::Trace;
-        let mark = match (self.mark, exits_early) {
+        let tracing = mode == Mode::Trace;
+        let expression = self.expression.join(" ");
+        if !expression.trim().is_empty() && matches!(mode, Mode::Read(_)) {
+            return Err(UsageError(
+                "a filter expression selects packets while tracing; --read selects by -m/--mask and -r/--module-regex".into(),
+            ));
+        }
+        if (self.netns.is_some() || self.ifname.is_some() || self.ifindex.is_some())
+            && matches!(mode, Mode::Read(_))
+        {
+            return Err(UsageError(
+                "--netns, --ifname and --ifindex select packets while tracing; --read selects by -m/--mask and -r/--module-regex".into(),
+            ));
+        }
+        let filter = if tracing && !expression.trim().is_empty() {
+            Some(
+                crate::filter::PacketFilter::new(&expression)
+                    .map_err(|e| UsageError(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let (netns, netns_file) = match (&self.netns, tracing) {
+            (Some(spec), true) => crate::filter::place::netns(spec).map_err(UsageError)?,
+            _ => (0, None),
+        };
+        let ifindex = match (&self.ifname, self.ifindex, tracing) {
+            (Some(name), _, true) => {
+                let (where_, file) = match (&self.netns, netns_file) {
+                    (Some(spec), file) => (format!("network namespace {spec}"), file),
+                    (None, _) => ("ipft's network namespace".to_string(), None),
+                };
+                if self.netns.is_some() && file.is_none() {
+                    return Err(UsageError(format!(
+                        "--ifname {name}: no process or /run/netns name refers to namespace {netns}, so its devices cannot be looked up; give --ifindex"
+                    )));
+                }
+                crate::filter::place::ifindex(name, file.as_deref(), &where_).map_err(UsageError)?
+            }
+            (None, Some(index), _) => index,
+            _ => 0,
+        };
+        // An ifname is a device of one namespace: ipft's own without --netns.
+        let netns = if self.ifname.is_some() && netns == 0 && tracing {
+            crate::filter::place::own_netns().map_err(UsageError)?.0
+        } else {
+            netns
+        };
+        let selected_otherwise = filter.is_some() || netns != 0 || ifindex != 0;
+        let mark = match (self.mark, exits_early || selected_otherwise) {
             (Some(0), _) => {
                 return Err(UsageError(
                     "mark can't be zero: it would match every unmarked packet; mark the packets to trace and pass that mark".into(),
@@ -430,7 +511,7 @@ impl Args {
             (None, true) => 0,
             (None, false) => {
                 return Err(UsageError(
-                    "missing -m/--mark: ipft traces only packets carrying a mark (e.g. ping -m 1 …, then ipft -m 1)".into(),
+                    "nothing selects packets: give a pcap-filter expression (ipft 'udp and port 53'), a mark (-m 1, after ping -m 1 … or an nft/iptables rule), or --netns/--ifname".into(),
                 ))
             }
         };
@@ -455,6 +536,9 @@ impl Args {
         Ok(Config {
             mode,
             mark_given: self.mark.is_some(),
+            filter,
+            netns,
+            ifindex,
             write: self.write,
             snaplen: self.snaplen,
             timestamp: self.timestamp,
@@ -524,6 +608,27 @@ mod tests {
     }
 
     #[test]
+    fn an_expression_or_a_place_selects_without_a_mark() {
+        let c = config(&["udp", "and", "dst", "port", "9"]).unwrap();
+        assert!(!c.mark_given);
+        assert_eq!(c.filter.unwrap().expression, "udp and dst port 9");
+        let c = config(&["--ifindex", "3"]).unwrap();
+        assert_eq!((c.ifindex, c.netns, c.mark_given), (3, 0, false));
+        let c = config(&["--ifname", "lo"]).unwrap();
+        assert_eq!(c.ifindex, 1);
+        assert_ne!(c.netns, 0, "an ifname is a device of ipft's own namespace");
+        let e = config(&["udp and port"]).unwrap_err();
+        assert!(
+            e.starts_with("bad filter expression \"udp and port\": "),
+            "{e}"
+        );
+        let e = config(&["--read", "x.ipft", "udp"]).unwrap_err();
+        assert!(e.contains("selects packets while tracing"), "{e}");
+        let c = config(&["-m", "1", "icmp"]).unwrap();
+        assert!(c.mark_given && c.filter.is_some());
+    }
+
+    #[test]
     fn zero_mark_and_mask_are_refused() {
         assert!(config(&["-m", "0"])
             .unwrap_err()
@@ -531,7 +636,7 @@ mod tests {
         assert!(config(&["-m", "1", "--mask", "0"])
             .unwrap_err()
             .contains("mask can't be zero"));
-        assert!(config(&[]).unwrap_err().contains("missing -m"));
+        assert!(config(&[]).unwrap_err().contains("nothing selects packets"));
         assert!(config(&["-l"]).is_ok(), "-l needs no mark");
     }
 

@@ -98,11 +98,11 @@ impl Plan {
             targets,
             filtered,
             selection: Selection {
-                mark: true,
-                netns: 0,
-                ifindex: 0,
+                mark: config.mark_given,
+                netns: config.netns,
+                ifindex: config.ifindex,
             },
-            filter: None,
+            filter: config.filter.clone(),
         })
     }
 

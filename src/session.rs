@@ -36,8 +36,24 @@ fn print_options(config: &Config, backend: &str) {
     let opt = |o: &Option<regex::Regex>| o.as_ref().map_or("(null)".to_string(), |r| r.to_string());
     crate::say!("============   Options   ============");
     crate::say!("backend: {backend}");
-    crate::say!("mark: 0x{:x}", config.mark);
-    crate::say!("mask: 0x{:x}", config.mask);
+    if config.mark_given {
+        crate::say!("mark: 0x{:x}", config.mark);
+        crate::say!("mask: 0x{:x}", config.mask);
+    }
+    if let Some(filter) = &config.filter {
+        crate::say!(
+            "filter: {} ({} classic BPF instructions for Ethernet, {} for raw IP)",
+            filter.expression,
+            filter.ethernet.len(),
+            filter.raw.len()
+        );
+    }
+    if config.netns != 0 {
+        crate::say!("netns: {}", config.netns);
+    }
+    if config.ifindex != 0 {
+        crate::say!("ifindex: {}", config.ifindex);
+    }
     crate::say!("module-regex: {}", opt(&config.module_regex));
     crate::say!("regex: {}", opt(&config.regex));
     crate::say!(
@@ -516,19 +532,43 @@ fn nothing_matched(config: &Config, ran: Duration, hooks: usize, matched: u64) -
             "No event in {ran}: {matched} packets matched, but the extension's module() returned non-zero for every event (it filters them out)"
         );
     }
-    let mask = if config.mask == u32::MAX {
-        String::new()
+    let extension = if config.extension.is_some() && !config.track {
+        ", or the extension's module() filtered out every event"
     } else {
-        format!(" (mask {:#x})", config.mask)
+        ""
     };
-    format!(
-        "No packet matched mark {:#x}{mask} in {ran}. Commonly the mark is set after the hooks that see the packet (an iptables/nft rule in a later chain or table, or tc on egress marks it on its way out: trace at a later hook or mark earlier), or the mark or mask differ from what is set (ping -m takes decimal: 0xdeadbeef is 3735928559){}",
-        config.mark,
-        if config.extension.is_some() && !config.track {
-            ", or the extension's module() filtered out every event"
+    let mut selection = Vec::new();
+    if config.mark_given {
+        let mask = if config.mask == u32::MAX {
+            String::new()
         } else {
-            ""
-        }
+            format!(" (mask {:#x})", config.mask)
+        };
+        selection.push(format!("mark {:#x}{mask}", config.mark));
+    }
+    if let Some(filter) = &config.filter {
+        selection.push(format!("the expression {:?}", filter.expression));
+    }
+    if config.netns != 0 {
+        selection.push(format!("netns {}", config.netns));
+    }
+    if config.ifindex != 0 {
+        selection.push(format!("ifindex {}", config.ifindex));
+    }
+    let mut causes = Vec::new();
+    if config.mark_given {
+        causes.push("the mark is set after the hooks that see the packet (an iptables/nft rule in a later chain or table, or tc on egress marks it on its way out: trace at a later hook or mark earlier), or the mark or mask differ from what is set (ping -m takes decimal: 0xdeadbeef is 3735928559)");
+    }
+    if config.filter.is_some() {
+        causes.push("the expression describes packets that did not pass (tcpdump -d shows what it tests; bytes beyond an skb's linear part cannot be read)");
+    }
+    if config.netns != 0 || config.ifindex != 0 {
+        causes.push("no packet went through that device or namespace while tracing");
+    }
+    format!(
+        "No packet matched {} in {ran}. Commonly {}{extension}",
+        selection.join(" and "),
+        causes.join("; or ")
     )
 }
 

@@ -99,7 +99,7 @@ fn version_names_the_libraries_inside() {
 fn usage_errors_are_one_line_with_status_two() {
     usage_error(&["-m", "0"], "mark can't be zero");
     usage_error(&["-m", "1", "--mask", "0"], "mask can't be zero");
-    usage_error(&[], "missing -m");
+    usage_error(&[], "nothing selects packets");
     usage_error(&["-m", "1", "-r", "("], "invalid -r/--regex");
     usage_error(
         &["-m", "1", "--module-regex", "[z-a]"],

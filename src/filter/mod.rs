@@ -10,6 +10,7 @@
 //! skbs not yet followed).
 
 pub mod pcap;
+pub mod place;
 pub mod translate;
 
 use anyhow::{Context, Result};

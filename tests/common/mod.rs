@@ -159,6 +159,34 @@ impl NetPair {
         pair
     }
 
+    /// Gives both ends IPv6 addresses too (no duplicate address detection,
+    /// so they work at once): (address in `a`, address in `b`).
+    pub fn add_ipv6(&self) -> (std::net::Ipv6Addr, std::net::Ipv6Addr) {
+        let [_, id, n, _] = self.addr_a.octets();
+        let prefix = format!("fd00:{id:x}:{n:x}::");
+        for (ns, dev, host) in [(&self.a, "vA", 1), (&self.b, "vB", 2)] {
+            sh(
+                &[
+                    "ip",
+                    "-n",
+                    ns,
+                    "-6",
+                    "addr",
+                    "add",
+                    &format!("{prefix}{host}/64"),
+                    "dev",
+                    dev,
+                    "nodad",
+                ],
+                None,
+            );
+        }
+        (
+            format!("{prefix}1").parse().unwrap(),
+            format!("{prefix}2").parse().unwrap(),
+        )
+    }
+
     /// Marks packets entering `b` from `a` that match `selector` (nft syntax,
     /// e.g. `udp dport 9999`): crossing into a namespace clears skb->mark.
     pub fn mark_ingress(&self, selectors: &[&str], mark: u32) {
@@ -222,6 +250,15 @@ pub fn send_udp(to: SocketAddrV4, mark: u32, count: usize, len: usize) {
     if mark != 0 {
         set_mark(sock.as_raw_fd(), mark);
     }
+    for _ in 0..count {
+        sock.send_to(&vec![0x5a; len], to).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Sends `count` UDP datagrams of `len` bytes to an IPv6 address.
+pub fn send_udp6(to: std::net::SocketAddrV6, count: usize, len: usize) {
+    let sock = UdpSocket::bind("[::]:0").unwrap();
     for _ in 0..count {
         sock.send_to(&vec![0x5a; len], to).unwrap();
         std::thread::sleep(Duration::from_millis(5));
