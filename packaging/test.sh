@@ -3,11 +3,13 @@
 #
 #   sudo packaging/test.sh
 #
-# .deb: dpkg -i; run the installed binary (--version, --gen bpf-module-header, -l), read the
-# man page, load the bash completion, check the binary is static; dpkg -r and -P, and check
-# that nothing it installed is left. .rpm: inspect with Debian's rpm tool (metadata, file list,
-# modes). Stops at the first failure with a message saying what is wrong; ends with a summary.
-# Installs man-db, rpm and file with apt-get when they are missing.
+# .deb: lintian (no error, no warning but those packaging/lintian-overrides keeps); dpkg -i;
+# run the installed binary (--version, --gen bpf-module-header, -l), read the man page, load
+# the bash completion, check the binary is static; dpkg -r and -P, and check that nothing it
+# installed is left. .rpm: rpmlint (no error, no warning but those packaging/rpmlint.toml
+# keeps) where the archive has it; inspect with Debian's rpm tool (metadata, file list, modes).
+# Stops at the first failure with a message saying what is wrong; ends with a summary.
+# Installs man-db, rpm, file, lintian and rpmlint with apt-get when they are missing.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,6 +51,12 @@ need_pkgs=()
 command -v man >/dev/null || need_pkgs+=(man-db)
 command -v rpm >/dev/null || need_pkgs+=(rpm)
 command -v file >/dev/null || need_pkgs+=(file)
+command -v lintian >/dev/null || need_pkgs+=(lintian)
+# rpmlint is in Debian 12; elsewhere the rpm is only inspected with rpm.
+if ! command -v rpmlint >/dev/null &&
+	apt-cache policy rpmlint 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+	need_pkgs+=(rpmlint)
+fi
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
 	echo "installing ${need_pkgs[*]} with apt-get"
 	export DEBIAN_FRONTEND=noninteractive
@@ -57,7 +65,8 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
 		fail "apt-get install ${need_pkgs[*]} failed"
 fi
 
-# Paths every package must install (besides the licence files, checked below).
+# Paths the .deb must install (besides the licence files, checked below). The .rpm installs
+# the same but the Debian-only files, with zsh's completion where Fedora, RHEL and SUSE look.
 EXPECTED=(
 	/usr/bin/ipft
 	/usr/share/man/man1/ipft.1.gz
@@ -69,6 +78,9 @@ EXPECTED=(
 	/usr/share/doc/ipft/copyright
 	/usr/share/doc/ipft/LICENSE
 	/usr/share/doc/ipft/THIRD-PARTY-CRATES.txt
+	/usr/share/doc/ipft/changelog.gz
+	/usr/share/doc/ipft/changelog.Debian.gz
+	/usr/share/lintian/overrides/ipft
 )
 # Each vendored component in the tree has its notices in the doc directory.
 vendored=()
@@ -80,18 +92,29 @@ field() { dpkg-deb --field "$DEB" "$1"; }
 [ "$(field Package)" = ipft ] || fail "deb Package is '$(field Package)', expected ipft"
 [ "$(field Architecture)" = amd64 ] || fail "deb Architecture is '$(field Architecture)', expected amd64"
 [ "$(field Section)" = net ] || fail "deb Section is '$(field Section)', expected net"
-[ "$(field Maintainer)" = "ipft developers" ] || fail "deb Maintainer is '$(field Maintainer)'"
+[[ "$(field Maintainer)" == ?*' <'?*@?*'>' ]] || fail "deb Maintainer is '$(field Maintainer)', expected 'Name <address>'"
 [ -z "$(field Depends)" ] || fail "deb depends on '$(field Depends)'; a static binary needs nothing"
+! dpkg-deb --field "$DEB" | grep -q '^Depends:' || fail "the deb has an empty Depends field (lintian: empty-field)"
 [ -z "$(field Pre-Depends)" ] || fail "deb pre-depends on '$(field Pre-Depends)'"
 VERSION=$(field Version)
 UPSTREAM=${VERSION%-*}
 ok "deb metadata: ipft $VERSION amd64, section net, no dependencies"
 
-deb_files=$(dpkg-deb --fsys-tarfile "$DEB" | tar -t | sed -n 's|^\./|/|; /[^/]$/p' | sort)
+deb_files=$(dpkg-deb --fsys-tarfile "$DEB" | tar -t | sed -n 's|^\.\{0,1\}/\{0,1\}|/|; /[^/]$/p' | sort)
 for p in "${EXPECTED[@]}"; do
 	grep -qxF "$p" <<<"$deb_files" || fail "the .deb does not contain $p"
 done
-ok "deb contains the binary, man page, completions, header, README and licences ($(wc -l <<<"$deb_files") files)"
+ok "deb contains the binary, man page, completions, header, README, changelogs and licences ($(wc -l <<<"$deb_files") files)"
+
+# --- lintian -----------------------------------------------------------------------------
+# Fails on any error or warning that packaging/lintian-overrides (shipped in the package)
+# does not keep; info tags are printed, not fatal.
+lint=$(lintian --allow-root --display-info --tag-display-limit 0 --fail-on error,warning "$DEB" 2>&1) || {
+	printf '%s\n' "$lint" >&2
+	fail "lintian reports errors or warnings on $(basename "$DEB") (above)"
+}
+[ -z "$lint" ] || printf '%s\n' "$lint" | sed 's/^/  lintian: /'
+ok "lintian $(lintian --print-version 2>/dev/null): no errors, no warnings ($(grep -c '^I: ' <<<"$lint" || true) info tags)"
 
 # --- install -----------------------------------------------------------------------------
 if [ -e /usr/bin/ipft ] && ! dpkg -S /usr/bin/ipft >/dev/null 2>&1; then
@@ -226,9 +249,17 @@ check=$(rpmq -K --nosignature "$RPM") || fail "rpm -K: $check"
 ok "rpm -K: ${check##*: }"
 
 rpm_files=$(rpmq -qlp "$RPM" | sort) || fail "rpm -qlp failed: $rpm_files"
-[ "$rpm_files" = "$deb_files" ] ||
-	fail "the rpm's and the deb's file lists differ: $(diff <(echo "$deb_files") <(echo "$rpm_files") | grep '^[<>]' | tr '\n' ' ')"
-ok "rpm -qlp lists the same $(wc -l <<<"$rpm_files") files as the deb"
+rpm_expected=$(sed -e 's|^/usr/share/zsh/vendor-completions/|/usr/share/zsh/site-functions/|' \
+	-e '\|^/usr/share/lintian/|d' -e '\|^/usr/share/doc/ipft/changelog\.Debian\.gz$|d' <<<"$deb_files" | sort)
+[ "$rpm_files" = "$rpm_expected" ] ||
+	fail "the rpm's file list is not the deb's (less lintian overrides and changelog.Debian.gz, zsh completion in site-functions): $(diff <(echo "$rpm_expected") <(echo "$rpm_files") | grep '^[<>]' | tr '\n' ' ')"
+ok "rpm -qlp lists the deb's files ($(wc -l <<<"$rpm_files")), the zsh completion in /usr/share/zsh/site-functions"
+
+desc=$(rpmq -qp --queryformat '%{DESCRIPTION}' "$RPM") || fail "rpm -qp --queryformat DESCRIPTION failed: $desc"
+summary=$(rpmq -qp --queryformat '%{SUMMARY}' "$RPM")
+if [ "$desc" = "$summary" ]; then
+	echo "note: the rpm's Description is its Summary (cargo-generate-rpm cannot set another; packaging/README.md)"
+fi
 
 modes=$(rpmq -qlvp "$RPM") || fail "rpm -qlvp failed: $modes"
 line=$(awk '$NF == "/usr/bin/ipft"' <<<"$modes")
@@ -239,6 +270,24 @@ others=$(awk '$NF != "/usr/bin/ipft" && $1 != "-rw-r--r--"' <<<"$modes")
 [ -z "$others" ] || fail "rpm files that are not -rw-r--r--: $others"
 ok "rpm -qlvp: /usr/bin/ipft -rwxr-xr-x root root, every other file -rw-r--r--"
 rm -rf "$STAGE/rpmdb"
+
+# --- rpmlint -----------------------------------------------------------------------------
+if command -v rpmlint >/dev/null; then
+	# Exit status: errors (and bad invocations) are non-zero. Warnings are counted from the
+	# output: packaging/rpmlint.toml filters the ones kept on purpose.
+	rlint=$(rpmlint --config packaging/rpmlint.toml "$RPM" 2>&1) || {
+		printf '%s\n' "$rlint" >&2
+		fail "rpmlint reports errors on $(basename "$RPM") (above)"
+	}
+	warnings=$(grep -E '^[^ ]+: W: ' <<<"$rlint" || true)
+	[ -z "$warnings" ] || {
+		printf '%s\n' "$rlint" >&2
+		fail "rpmlint warns about $(basename "$RPM") (above); fix or keep them in packaging/rpmlint.toml"
+	}
+	ok "rpmlint $(rpmlint --version 2>/dev/null | head -1): $(tail -1 <<<"$rlint")"
+else
+	echo "skip rpmlint (not installed and not in the apt archive)"
+fi
 
 echo
 echo "PASS: $(basename "$DEB") ($(stat -c %s "$DEB") bytes) and $(basename "$RPM") ($(stat -c %s "$RPM") bytes)"
