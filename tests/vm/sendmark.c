@@ -17,6 +17,8 @@
  *   -c        keep an AF_PACKET (ETH_P_ALL) socket open while sending, as a capture tool
  *             would: the kernel then clones every packet sent or received for it
  *
+ * ADDR may be IPv6 for -u alone (the IPv6 UDP datagrams of the filter scenario).
+ *
  * Actions run in the order u, t, i, w. Exit status: 0 if everything was sent (and the -w connect
  * succeeded), 1 otherwise, 2 on a usage error. One line per action goes to stdout.
  */
@@ -77,6 +79,36 @@ static int send_udp(long count, int port)
 	}
 	close(fd);
 	printf("udp: sent %ld to %s:%d mark 0x%x\n", count, inet_ntoa(dst.sin_addr), port, mark);
+	return 0;
+}
+
+static struct sockaddr_in6 dst6;
+
+static int send_udp6(long count, int port)
+{
+	char payload[32] = "ipft sendmark udp6";
+	struct sockaddr_in6 to = dst6;
+	char text[INET6_ADDRSTRLEN] = "";
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	long i;
+
+	if (fd < 0 || (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)) {
+		perror("sendmark: udp6 socket");
+		return 1;
+	}
+	to.sin6_port = htons(port);
+	for (i = 0; i < count; i++) {
+		if (sendto(fd, payload, sizeof(payload), 0, (struct sockaddr *)&to, sizeof(to)) < 0 &&
+		    (errno != ECONNREFUSED ||
+		     sendto(fd, payload, sizeof(payload), 0, (struct sockaddr *)&to, sizeof(to)) < 0)) {
+			perror("sendmark: sendto(udp6)");
+			close(fd);
+			return 1;
+		}
+	}
+	close(fd);
+	inet_ntop(AF_INET6, &dst6.sin6_addr, text, sizeof(text));
+	printf("udp6: sent %ld to [%s]:%d mark 0x%x\n", count, text, port, mark);
 	return 0;
 }
 
@@ -258,6 +290,14 @@ int main(int argc, char **argv)
 	if (optind != argc - 1) {
 		fprintf(stderr, "sendmark: need exactly one IPv4 address\n");
 		return 2;
+	}
+	dst6.sin6_family = AF_INET6;
+	if (inet_pton(AF_INET6, argv[optind], &dst6.sin6_addr) == 1) {
+		if (tcp >= 0 || icmp > 0 || probe >= 0 || sink >= 0 || udp <= 0) {
+			fprintf(stderr, "sendmark: an IPv6 address goes with -u alone\n");
+			return 2;
+		}
+		return send_udp6(udp, port);
 	}
 	dst.sin_family = AF_INET;
 	if (inet_pton(AF_INET, argv[optind], &dst.sin_addr) != 1) {
