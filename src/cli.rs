@@ -80,6 +80,12 @@ impl fmt::Display for Tracer {
     }
 }
 
+const LONG_ABOUT: &str = "\
+Trace the path of packets through the Linux kernel: ipft hooks every kernel function (or BTF
+tracepoint) that takes a struct sk_buff, selects packets by a pcap-filter expression, a mark or
+where they are seen, follows each selected packet until the kernel frees it, and prints the
+functions it passed through, in order.";
+
 const AFTER_HELP: &str = "\
 Packets are selected by a pcap-filter expression (tcpdump's syntax), by their mark, by where
 they are seen (--netns, --ifname), or by several of these, which must then all hold. The
@@ -106,7 +112,7 @@ Examples:
 /// Trace the path of packets through the Linux kernel.
 #[derive(Debug, Parser)]
 #[command(name = "ipft", version = crate::version::SHORT,
-          about, after_help = AFTER_HELP, args_override_self = true)]
+          about, long_about = LONG_ABOUT, after_help = AFTER_HELP, args_override_self = true)]
 pub struct Args {
     /// Attach mechanism [default: best available for the tracer]
     #[arg(short = 'b', long, value_name = "BACKEND")]

@@ -13,6 +13,7 @@ pub mod ext;
 pub mod filter;
 pub mod load;
 pub mod logger;
+pub mod man;
 pub mod output;
 pub mod plan;
 pub mod preflight;

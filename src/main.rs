@@ -112,16 +112,21 @@ fn main() -> ExitCode {
     compile::set_limits(config.compile_limits);
     let written = match &config.mode {
         cli::Mode::Man | cli::Mode::Completions(_) => {
-            let mut cmd = cli::Args::command().long_version(version::long());
+            let cmd = cli::Args::command().long_version(version::long());
             let out = &mut std::io::stdout();
             match config.mode {
                 cli::Mode::Completions(shell) => {
                     // clap_complete panics on a write error: generate in memory first.
                     let mut script = Vec::new();
-                    clap_complete::generate(shell, &mut cmd, "ipft", &mut script);
+                    clap_complete::generate(
+                        shell,
+                        &mut ipft::man::visible(&cmd),
+                        "ipft",
+                        &mut script,
+                    );
                     out.write_all(&script)
                 }
-                _ => clap_mangen::Man::new(cmd).render(out),
+                _ => ipft::man::render(cmd, out),
             }
         }
         cli::Mode::Gen(cli::GenTarget::BpfModuleHeader) => {
