@@ -210,22 +210,21 @@ const volatile __u32 ipft_ifindex = 0;
  * The pcap-filter expression: cBPF from libpcap, translated to C by
  * userspace, compiled and linked in (bpf/null_filter.bpf.c without one).
  * `pkt` is a kernel address with `caplen` readable bytes of a `wirelen` byte
- * packet, from the Ethernet header, or from the IP header when `l3`.
- * Non-zero means the packet matches.
+ * packet, from the Ethernet header, or from the IP header when `l3`; `win`
+ * holds its first IPFT_PCAP_WINDOW bytes (those below `caplen` are valid), so
+ * most loads need no helper call. Non-zero means the packet matches.
  */
-extern int ipft_pcap_match(const unsigned char *pkt, __u32 caplen, __u32 wirelen, int l3);
+#define IPFT_PCAP_WINDOW 128
+extern int ipft_pcap_match(const __u8 *win, const unsigned char *pkt, __u32 caplen,
+			   __u32 wirelen, int l3);
 
 /*
  * An IP header where the skb says its network header is, unless it is not
  * set yet (an skb being built, whose network_header is still 0): the length
  * in the header must be the bytes from there to the end of the skb.
  */
-static __always_inline int ipft_l3_plausible(const unsigned char *p, __u32 avail)
+static __always_inline int ipft_l3_plausible(const __u8 *hdr, __u32 avail)
 {
-	__u8 hdr[6];
-
-	if (bpf_probe_read_kernel(hdr, sizeof(hdr), p))
-		return 0;
 	if (hdr[0] >> 4 == 4)
 		return (hdr[0] & 0xf) >= 5 && (((__u32)hdr[2] << 8) | hdr[3]) == avail;
 	if (hdr[0] >> 4 == 6)
@@ -238,17 +237,56 @@ static __always_inline int ipft_l3_plausible(const unsigned char *p, __u32 avail
  * Ethernet-sized one before the network header, else from the network header
  * (a locally generated packet before its MAC header is pushed), as retis and
  * pwru do. Only the linear part can be read: a load beyond it fails the match.
+ * The window is read past the linear part when that is short: the data
+ * buffer is followed by its skb_shared_info, and those bytes are never used.
  */
+struct ipft_skb_data {
+	__u32 tail;
+	__u32 end;
+	unsigned char *head;
+	unsigned char *data;
+};
+
 static __always_inline int ipft_pcap_matches(struct sk_buff *skb)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u32 data = BPF_CORE_READ(skb, data) - head;
-	__u32 mac = BPF_CORE_READ(skb, mac_header);
-	__u32 net = BPF_CORE_READ(skb, network_header);
-	__u32 tail = BPF_CORE_READ(skb, tail);
-	__u32 len = BPF_CORE_READ(skb, len);
+	struct ipft_skb_data d;
+	__u16 hdr[2];
+	unsigned char *head;
+	__u32 data, mac, net, tail, len = BPF_CORE_READ(skb, len);
+	__u8 win[IPFT_PCAP_WINDOW];
 	__u32 start, avail;
 	int l3;
+
+	/*
+	 * tail, end, head and data are neighbours in struct sk_buff, and so are
+	 * network_header and mac_header: two reads instead of six on the path
+	 * every packet not yet followed takes (the layout is checked against
+	 * the kernel's BTF; the verifier drops the branch not taken).
+	 */
+	if (bpf_core_field_offset(struct sk_buff, data) ==
+		    bpf_core_field_offset(struct sk_buff, tail) + 16 &&
+	    bpf_core_field_offset(struct sk_buff, head) ==
+		    bpf_core_field_offset(struct sk_buff, tail) + 8 &&
+	    bpf_core_field_offset(struct sk_buff, mac_header) ==
+		    bpf_core_field_offset(struct sk_buff, network_header) + 2) {
+		if (bpf_probe_read_kernel(&d, sizeof(d),
+					  (void *)skb + bpf_core_field_offset(struct sk_buff, tail)) ||
+		    bpf_probe_read_kernel(hdr, sizeof(hdr),
+					  (void *)skb +
+						  bpf_core_field_offset(struct sk_buff, network_header)))
+			return 0;
+		head = d.head;
+		data = d.data - head;
+		tail = d.tail;
+		net = hdr[0];
+		mac = hdr[1];
+	} else {
+		head = BPF_CORE_READ(skb, head);
+		data = BPF_CORE_READ(skb, data) - head;
+		mac = BPF_CORE_READ(skb, mac_header);
+		net = BPF_CORE_READ(skb, network_header);
+		tail = BPF_CORE_READ(skb, tail);
+	}
 
 	if (mac != 0xffff && net != 0xffff && net >= mac + 14) {
 		start = mac;
@@ -262,9 +300,11 @@ static __always_inline int ipft_pcap_matches(struct sk_buff *skb)
 	if (tail <= start || start > len + data)
 		return 0;
 	avail = len + data - start;
-	if (l3 && !ipft_l3_plausible(head + start, avail))
+	if (bpf_probe_read_kernel(win, sizeof(win), head + start))
 		return 0;
-	return ipft_pcap_match(head + start, tail - start, avail, l3);
+	if (l3 && !ipft_l3_plausible(win, avail))
+		return 0;
+	return ipft_pcap_match(win, head + start, tail - start, avail, l3);
 }
 
 static __always_inline int ipft_selects(struct sk_buff *skb)

@@ -7,7 +7,8 @@
 #include <linux/types.h>
 #include <bpf/bpf_helpers.h>
 
-__hidden int ipft_pcap_match(const unsigned char *pkt, __u32 caplen, __u32 wirelen, int l3)
+__hidden int ipft_pcap_match(const __u8 *win, const unsigned char *pkt, __u32 caplen,
+			     __u32 wirelen, int l3)
 {
 	return 1;
 }

@@ -18,13 +18,13 @@ fn classify(hex: &str) -> Option<(u8, u8, u16)> {
     let bytes: Vec<u8> = (0..hex.len() / 2)
         .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
         .collect();
-    let ip = match bytes.first()? >> 4 {
-        4 | 6 => &bytes[..],
-        // Ethernet: the EtherType says where IP starts.
-        _ => match u16::from_be_bytes([*bytes.get(12)?, *bytes.get(13)?]) {
-            0x0800 | 0x86dd => &bytes[14..],
-            _ => return None,
-        },
+    // Ethernet when the EtherType and the IP version after it agree (a MAC
+    // address may well start with a 4 or a 6 nibble), else raw IP.
+    let ethertype = u16::from_be_bytes([*bytes.get(12)?, *bytes.get(13)?]);
+    let after = bytes.get(14).map(|b| b >> 4);
+    let ip = match (ethertype, after) {
+        (0x0800, Some(4)) | (0x86dd, Some(6)) => &bytes[14..],
+        _ => &bytes[..],
     };
     match ip.first()? >> 4 {
         4 => {

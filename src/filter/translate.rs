@@ -78,7 +78,7 @@ pub fn to_c(name: &str, insns: &[Insn]) -> Result<String, Unsupported> {
         ""
     };
     Ok(format!(
-        "static __always_inline __u32 {name}(const unsigned char *pkt, __u32 caplen, __u32 wirelen)\n\
+        "static __always_inline __u32 {name}(const __u8 *win, const unsigned char *pkt, __u32 caplen, __u32 wirelen)\n\
          {{\n\t__u32 A = 0, X = 0;\n{mem}{body}\treturn 0;\n}}\n"
     ))
 }
@@ -91,14 +91,21 @@ fn target(index: usize, offset: u32, len: usize) -> Result<usize, Unsupported> {
     Ok(to as usize)
 }
 
-fn load(size: u16, offset: &str) -> Option<String> {
+/// A load of `size` at a constant offset (from the window when it is
+/// there) or at `X + offset` (always a helper call: a variable index into
+/// the window would be a variable stack offset, which the verifier refuses).
+fn load(size: u16, offset: u32, indirect: bool) -> Option<String> {
     let bytes = match size {
         W => 4,
         H => 2,
         B => 1,
         _ => return None,
     };
-    Some(format!("IPFT_LD{bytes}({offset});"))
+    Some(if indirect {
+        format!("IPFT_LD{bytes}(IPFT_READ_AT, (__u64)X + {offset}ULL);")
+    } else {
+        format!("IPFT_LD{bytes}(IPFT_READ, {offset}ULL);")
+    })
 }
 
 fn statement(index: usize, i: &Insn, len: usize) -> Result<String, Unsupported> {
@@ -119,10 +126,8 @@ fn statement(index: usize, i: &Insn, len: usize) -> Result<String, Unsupported> 
     };
     Ok(match class {
         LD => match mode {
-            ABS if k <= MAX_OFFSET => load(size, &format!("{k}ULL")).ok_or_else(unsupported)?,
-            IND if k <= MAX_OFFSET => {
-                load(size, &format!("(__u64)X + {k}ULL")).ok_or_else(unsupported)?
-            }
+            ABS if k <= MAX_OFFSET => load(size, k, false).ok_or_else(unsupported)?,
+            IND if k <= MAX_OFFSET => load(size, k, true).ok_or_else(unsupported)?,
             IMM if size == W => format!("A = {k}U;"),
             MEM if size == W && k < 16 => format!("A = M[{k}];"),
             LEN if size == W => "A = wirelen;".into(),
@@ -132,7 +137,7 @@ fn statement(index: usize, i: &Insn, len: usize) -> Result<String, Unsupported> 
             IMM if size == W => format!("X = {k}U;"),
             MEM if size == W && k < 16 => format!("X = M[{k}];"),
             LEN if size == W => "X = wirelen;".into(),
-            MSH if size == B && k <= MAX_OFFSET => format!("IPFT_LDMSH({k}ULL);"),
+            MSH if size == B && k <= MAX_OFFSET => format!("IPFT_LDMSH(IPFT_READ, {k}ULL);"),
             _ => return Err(unsupported()),
         },
         ST if k < 16 => format!("M[{k}] = A;"),
@@ -184,37 +189,52 @@ fn statement(index: usize, i: &Insn, len: usize) -> Result<String, Unsupported> 
     })
 }
 
-/// The loads, as macros of the generated file: a load past the linear bytes
-/// (or one the kernel refuses) ends the program with no match.
-pub const PRELUDE: &str = r#"#define IPFT_READ(off, n, out)                                                   \
+/// The loads, as macros of the generated file. At a constant offset, from
+/// the window of the first bytes the caller read (`IPFT_WINDOW`) when the
+/// bytes are in it, else with a helper call, as every load at `X + k` is; a
+/// load past the linear bytes (or one the kernel refuses) ends the program
+/// with no match.
+pub const PRELUDE: &str = r#"#define IPFT_WINDOW 128
+#define IPFT_READ_AT(off, n, out)                                                \
 	do {                                                                       \
 		__u64 o_ = (off);                                                  \
 		if (o_ + (n) > caplen || bpf_probe_read_kernel(out, n, pkt + o_)) \
 			return 0;                                                  \
 	} while (0)
-#define IPFT_LD4(off)                                                              \
+#define IPFT_READ(off, n, out)                                                   \
+	do {                                                                       \
+		if ((off) + (n) <= IPFT_WINDOW) {                                  \
+			if ((off) + (n) > caplen)                                  \
+				return 0;                                          \
+			for (int i_ = 0; i_ < (n); i_++)                           \
+				(out)[i_] = win[(off) + i_];                       \
+		} else {                                                           \
+			IPFT_READ_AT(off, n, out);                                 \
+		}                                                                  \
+	} while (0)
+#define IPFT_LD4(read, off)                                                        \
 	do {                                                                       \
 		__u8 b_[4];                                                        \
-		IPFT_READ(off, 4, b_);                                             \
+		read(off, 4, b_);                                                  \
 		A = (__u32)b_[0] << 24 | (__u32)b_[1] << 16 | (__u32)b_[2] << 8 | b_[3]; \
 	} while (0)
-#define IPFT_LD2(off)                                                              \
+#define IPFT_LD2(read, off)                                                        \
 	do {                                                                       \
 		__u8 b_[2];                                                        \
-		IPFT_READ(off, 2, b_);                                             \
+		read(off, 2, b_);                                                  \
 		A = (__u32)b_[0] << 8 | b_[1];                                     \
 	} while (0)
-#define IPFT_LD1(off)                                                              \
+#define IPFT_LD1(read, off)                                                        \
 	do {                                                                       \
-		__u8 b_;                                                           \
-		IPFT_READ(off, 1, &b_);                                            \
-		A = b_;                                                            \
+		__u8 b_[1];                                                        \
+		read(off, 1, b_);                                                  \
+		A = b_[0];                                                         \
 	} while (0)
-#define IPFT_LDMSH(off)                                                            \
+#define IPFT_LDMSH(read, off)                                                      \
 	do {                                                                       \
-		__u8 b_;                                                           \
-		IPFT_READ(off, 1, &b_);                                            \
-		X = 4 * (b_ & 0xf);                                                \
+		__u8 b_[1];                                                        \
+		read(off, 1, b_);                                                  \
+		X = 4 * (b_[0] & 0xf);                                             \
 	} while (0)
 "#;
 
@@ -242,10 +262,10 @@ mod tests {
         ];
         let c = to_c("f", &prog).unwrap();
         for want in [
-            "L0:\tIPFT_LD2(12ULL);",
+            "L0:\tIPFT_LD2(IPFT_READ, 12ULL);",
             "L1:\tif (A == 2048U) goto L2; else goto L8;",
-            "L3:\tIPFT_LDMSH(14ULL);",
-            "L4:\tIPFT_LD2((__u64)X + 16ULL);",
+            "L3:\tIPFT_LDMSH(IPFT_READ, 14ULL);",
+            "L4:\tIPFT_LD2(IPFT_READ_AT, (__u64)X + 16ULL);",
             "L5:\tM[1] = A;",
             "L6:\tX = M[1];",
             "L7:\tif ((A & 8191U) != 0) goto L8; else goto L9;",

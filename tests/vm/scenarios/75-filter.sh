@@ -25,10 +25,12 @@ rows() {
 		if (id == "") next
 		v = "-"
 		if (p != "") {
-			ip = p
-			if (substr(p, 1, 1) != "4" && substr(p, 1, 1) != "6") ip = substr(p, 29)
-			if (substr(p, 1, 1) != "4" && substr(p, 1, 1) != "6" &&
-			    substr(p, 25, 4) != "0800" && substr(p, 25, 4) != "86dd") ip = ""
+			# Ethernet when the EtherType and the IP version agree (a MAC address
+			# may start with a 4 or a 6 nibble), else raw IP.
+			ip = ""
+			if ((substr(p, 25, 4) == "0800" && substr(p, 29, 1) == "4") ||
+			    (substr(p, 25, 4) == "86dd" && substr(p, 29, 1) == "6")) ip = substr(p, 29)
+			else if (substr(p, 1, 1) == "4" || substr(p, 1, 1) == "6") ip = p
 			v = "bad"
 			if (substr(ip, 1, 2) == "45" && substr(ip, 19, 2) == "11" && substr(ip, 45, 4) == "0009") v = "ok"
 			if (substr(ip, 1, 1) == "6" && substr(ip, 13, 2) == "11" && substr(ip, 85, 4) == "0009") v = "ok"
