@@ -6,6 +6,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{CommandFactory, FromArgMatches};
 use ipft::{cli, compile, ext, logger, run, version};
@@ -19,6 +20,9 @@ fn parse_args() -> Result<cli::Args, ExitCode> {
         Ok(args) => Ok(args),
         Err(e) => match e.kind() {
             clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                if STDOUT_CLOSED.load(Ordering::Relaxed) {
+                    return Err(stdout_closed());
+                }
                 let mut out = std::io::stdout().lock();
                 let written = write!(out, "{e}").and_then(|_| out.flush());
                 Err(stdout_status(written))
@@ -38,6 +42,11 @@ fn usage_message(clap_text: &str) -> String {
     let text = clap_text.trim_end();
     let text = text.strip_prefix("error: ").unwrap_or(text);
     format!("ipft: {text}")
+}
+
+fn stdout_closed() -> ExitCode {
+    ipft::say!("ipft: standard output is closed, so the output would be lost: redirect it (e.g. >/dev/null, or -w FILE to record)");
+    ExitCode::from(1)
 }
 
 /// A reader that went away (`| head`) is fine; any other write error is exit 1.
@@ -88,6 +97,22 @@ fn emit_object(src: Option<&std::path::Path>, out: &std::path::Path) -> ExitCode
     }
 }
 
+/// Standard output was closed when ipft started (`ipft >&-`). Rust's runtime
+/// reopens fds 0-2 on /dev/null before `main`, which would turn every write
+/// into a silent success; this constructor runs before that and remembers.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn check_stdout_open() {
+    // SAFETY: F_GETFD only asks whether descriptor 1 is open.
+    if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
+#[used]
+#[link_section = ".init_array"]
+static CHECK_STDOUT_OPEN: extern "C" fn() = check_stdout_open;
+
 fn main() -> ExitCode {
     // Errors reach the user as one line and never with a backtrace, yet with
     // RUST_BACKTRACE set, anyhow would walk the stack for each error ipft
@@ -110,6 +135,13 @@ fn main() -> ExitCode {
         }
     };
     compile::set_limits(config.compile_limits);
+    let writes_stdout = match &config.mode {
+        cli::Mode::EmitObject(path) => path.as_os_str() == "-",
+        _ => true,
+    };
+    if writes_stdout && STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return stdout_closed();
+    }
     let written = match &config.mode {
         cli::Mode::Man | cli::Mode::Completions(_) => {
             let cmd = cli::Args::command().long_version(version::long());

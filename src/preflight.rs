@@ -32,7 +32,7 @@ pub fn check_privileges() -> Result<()> {
     if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
         return Ok(());
     }
-    bail!("ipft needs root (or CAP_BPF and CAP_PERFMON) to load BPF programs and read kernel addresses: run it with sudo")
+    bail!("tracing needs root (or CAP_BPF and CAP_PERFMON) to load BPF programs and read kernel addresses: run ipft with sudo")
 }
 
 pub fn check_btf() -> Result<()> {

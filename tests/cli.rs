@@ -341,5 +341,6 @@ fn unprivileged_user_gets_one_clear_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("needs root"), "{stderr}");
+    assert!(!stderr.contains("ipft: ipft"), "no stutter: {stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }

@@ -71,6 +71,47 @@ fn a_reader_going_away_ends_quietly() {
     }
 }
 
+/// `ipft >&-`: output that could never be written is an error, not a
+/// silent exit 0 (issue 17 item 8); a mode that writes a file is fine.
+#[test]
+fn a_stdout_closed_at_start_is_one_line_and_exit_one() {
+    let closed = |args: &[&str]| {
+        let mut cmd = Command::new(IPFT);
+        cmd.args(args).stderr(Stdio::piped());
+        // SAFETY: close is async-signal-safe; the child closes its own fd 1.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::close(1);
+                Ok(())
+            });
+        }
+        cmd.output().unwrap()
+    };
+    for args in [&["--help"][..], &["--gen", "bpf-module-header"], &["-l"]] {
+        let out = closed(args);
+        no_panic(&out, "closed stdout");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("standard output is closed"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+    let dir = compile_scratch("closed-stdout");
+    let obj = dir.join("x.o");
+    let src = common::example_extension("gso.bpf.c");
+    let out = closed(&[
+        "-e",
+        src.to_str().unwrap(),
+        "--emit-object",
+        obj.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_full_or_closed_stdout_is_one_line_and_exit_one() {
     let out = run(&["--help"], dev_full(), Stdio::piped());
