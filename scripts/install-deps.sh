@@ -17,7 +17,7 @@ apt-get install -y -q --no-install-recommends \
 	clang-19 llvm-19 llvm-19-dev libclang-19-dev linux-libc-dev make pkg-config file \
 	autoconf automake autopoint gettext m4 flex bison gawk libtool \
 	zlib1g-dev libzstd-dev libpcap0.8-dev \
-	iproute2 nftables iputils-ping procps bc bpftool tshark
+	iproute2 nftables iputils-ping procps bc bpftool tshark jq
 if ! command -v cargo >/dev/null; then
 	echo "install-deps.sh: cargo not found; install Rust with rustup (https://rustup.rs)" >&2
 	exit 1
