@@ -135,6 +135,11 @@ pub struct Args {
     #[arg(long, value_name = "TARGET")]
     pub gen: Option<GenTarget>,
 
+    /// Write every header the built-in compiler serves (and vmlinux.h from this kernel's BTF)
+    /// into DIR, for another clang, print the flags that use them and exit
+    #[arg(long, value_name = "DIR")]
+    pub gen_headers: Option<PathBuf>,
+
     /// List the hooks that would be traced (after -r/--module-regex) and exit
     #[arg(short = 'l', long)]
     pub list: bool,
@@ -371,6 +376,7 @@ pub enum Mode {
     List,
     Read(PathBuf),
     Gen(GenTarget),
+    GenHeaders(PathBuf),
     EmitObject(PathBuf),
     Man,
     Completions(clap_complete::Shell),
@@ -448,6 +454,8 @@ impl Args {
             Mode::Completions(shell)
         } else if let Some(target) = self.gen {
             Mode::Gen(target)
+        } else if let Some(dir) = &self.gen_headers {
+            Mode::GenHeaders(dir.clone())
         } else if let Some(path) = &self.emit_object {
             Mode::EmitObject(path.clone())
         } else if self.list {

@@ -44,6 +44,24 @@ fn usage_message(clap_text: &str) -> String {
     format!("ipft: {text}")
 }
 
+/// `--gen-headers DIR`: the headers, then the flags that use them on stdout.
+fn gen_headers(dir: &std::path::Path) -> ExitCode {
+    if let Err(e) = compile::write_headers(dir) {
+        ipft::say!("ipft: {e:#}");
+        return ExitCode::from(1);
+    }
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let flags: Vec<String> = compile::clang_flags(&dir)
+        .iter()
+        .map(|f| {
+            let f = f.to_string_lossy();
+            shlex::try_quote(&f).map_or_else(|_| f.to_string(), |q| q.into_owned())
+        })
+        .collect();
+    let mut out = std::io::stdout();
+    stdout_status(writeln!(out, "{}", flags.join(" ")).and_then(|_| out.flush()))
+}
+
 fn stdout_closed() -> ExitCode {
     ipft::say!("ipft: standard output is closed, so the output would be lost: redirect it (e.g. >/dev/null, or -w FILE to record)");
     ExitCode::from(1)
@@ -167,6 +185,7 @@ fn main() -> ExitCode {
         cli::Mode::Gen(cli::GenTarget::BpfModuleSkeleton) => {
             std::io::stdout().write_all(ext::skeleton().as_bytes())
         }
+        cli::Mode::GenHeaders(dir) => return gen_headers(dir),
         cli::Mode::EmitObject(out) => return emit_object(config.extension.as_deref(), out),
         cli::Mode::Trace | cli::Mode::List | cli::Mode::Read(_) => Ok(()),
     };

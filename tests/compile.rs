@@ -342,3 +342,90 @@ fn root_compiles_and_traces_with_headers_and_llvm_hidden() {
         assert_eq!(e["mark"], format!("{mark:#x}"));
     }
 }
+
+/// Issue 15 item 6: users of any other clang get the same headers:
+/// `--gen-headers DIR` writes them and prints the flags, with which Debian's
+/// clang (which alone cannot even build the skeleton) compiles extensions.
+#[test]
+fn another_clang_compiles_with_the_written_headers() {
+    if !require(
+        "another_clang_compiles_with_the_written_headers",
+        &[Need::Tool("clang-19")],
+    ) {
+        return;
+    }
+    let dir = scratch("gen-headers");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = Command::new(common::IPFT)
+        .arg("--gen-headers")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let flags = shlex::split(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    assert!(flags.iter().any(|f| f == "-nostdinc"), "{flags:?}");
+    let skeleton = scratch("gen-headers-skeleton.bpf.c");
+    let sk = Command::new(common::IPFT)
+        .args(["--gen", "bpf-module-skeleton"])
+        .output()
+        .unwrap();
+    std::fs::write(&skeleton, sk.stdout).unwrap();
+    let uapi = scratch("gen-headers-uapi.bpf.c");
+    std::fs::write(
+        &uapi,
+        format!("#include <linux/types.h>\n#include <linux/icmp.h>\n#include <linux/pkt_cls.h>\n#include <linux/netfilter.h>\n{MODULE}"),
+    )
+    .unwrap();
+    let gso = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/extensions/gso.bpf.c");
+    for src in [skeleton.as_path(), uapi.as_path(), gso.as_path()] {
+        let obj = scratch("gen-headers.o");
+        let cc = Command::new("clang-19")
+            .args(&flags)
+            .arg("-c")
+            .arg(src)
+            .arg("-o")
+            .arg(&obj)
+            .output()
+            .unwrap();
+        assert!(
+            cc.status.success(),
+            "{}: {}",
+            src.display(),
+            String::from_utf8_lossy(&cc.stderr)
+        );
+        // And ipft takes the object.
+        let check = Command::new(common::IPFT)
+            .arg("-e")
+            .arg(&obj)
+            .arg("--emit-object")
+            .arg(scratch("gen-headers-check.o"))
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+    // Written again into the same directory; refused into one with other files.
+    let again = Command::new(common::IPFT)
+        .arg("--gen-headers")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    let other = scratch("gen-headers-other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("mine.txt"), "x").unwrap();
+    let refused = Command::new(common::IPFT)
+        .arg("--gen-headers")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not empty"));
+}

@@ -34,17 +34,19 @@ pub fn all() -> Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
-/// Writes the tree under `dir` (for an external compiler); returns the files.
-pub fn write_to(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
-    for (rel, data) in all()? {
-        let path = dir.join(&rel);
+/// Where [`write_to`] puts each of `files` (from [`all`]) under `dir`.
+pub fn paths(dir: &Path, files: &[(String, Vec<u8>)]) -> Vec<PathBuf> {
+    files.iter().map(|(rel, _)| dir.join(rel)).collect()
+}
+
+/// Writes `files` (from [`all`]) under `dir`, for an external compiler.
+pub fn write_to(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    for (path, (_, data)) in paths(dir, files).iter().zip(files) {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        std::fs::write(&path, data).with_context(|| format!("cannot write {}", path.display()))?;
-        written.push(path);
+        std::fs::write(path, data).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(written)
+    Ok(())
 }

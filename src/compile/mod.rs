@@ -185,6 +185,46 @@ pub fn compile_source(name: &str, source: &str) -> Result<Vec<u8>> {
     Ok(out.object)
 }
 
+/// The options of `clang -target bpf` that compile like the built-in
+/// compiler, with the headers written under `dir` ([`write_headers`]).
+pub fn clang_flags(dir: &Path) -> Vec<std::ffi::OsString> {
+    let mut flags: Vec<std::ffi::OsString> = ["-target", "bpf", "-O2", "-g", "-nostdinc"]
+        .iter()
+        .chain(DEFINES)
+        .map(Into::into)
+        .collect();
+    for sub in ["clang/include", "include"] {
+        flags.push("-isystem".into());
+        flags.push(dir.join(sub).into());
+    }
+    flags
+}
+
+/// `--gen-headers DIR`: the embedded headers, and `vmlinux.h` of the running
+/// kernel when it has BTF, for another compiler. An existing directory must
+/// be empty or one written before (it holds `.ipft-headers`).
+pub fn write_headers(dir: &Path) -> Result<()> {
+    let marker = dir.join(".ipft-headers");
+    if let Ok(mut entries) = std::fs::read_dir(dir) {
+        if entries.next().is_some() && !marker.exists() {
+            bail!(
+                "{} is not empty: give a new or empty directory (ipft writes the headers there)",
+                dir.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    headers::write_to(dir, &headers::all()?)?;
+    match ffi::vmlinux_h() {
+        Some(v) => std::fs::write(dir.join("include/vmlinux.h"), v)
+            .with_context(|| format!("cannot write {}", dir.display()))?,
+        None => crate::say!("note: no kernel BTF here, so no vmlinux.h"),
+    }
+    std::fs::write(&marker, "headers written by ipft --gen-headers\n")
+        .with_context(|| format!("cannot write {}", marker.display()))?;
+    Ok(())
+}
+
 /// What the built-in compiler takes from `$CFLAGS`.
 #[derive(Debug, Default, PartialEq)]
 struct BuiltinFlags {
@@ -459,15 +499,16 @@ fn with_external_compiler(
         .tempdir()
         .context("cannot create a temporary directory")?;
     let obj = dir.path().join("extension.o");
-    let mut written = headers::write_to(dir.path())?;
-    if let Some(v) = vmlinux {
-        let path = dir.path().join("include/vmlinux.h");
-        std::fs::write(&path, v)?;
-        written.push(path);
-    }
-    written.push(obj.clone());
-    // Removes the directory even if ipft is killed while $CC runs.
+    let vmlinux_path = dir.path().join("include/vmlinux.h");
+    let files = headers::all()?;
+    let mut written = headers::paths(dir.path(), &files);
+    written.extend([vmlinux_path.clone(), obj.clone()]);
+    // Removes the directory even if ipft is killed while it is written or $CC runs.
     let _janitor = Janitor::watch(dir.path(), &written);
+    headers::write_to(dir.path(), &files)?;
+    if let Some(v) = vmlinux {
+        std::fs::write(&vmlinux_path, v)?;
+    }
     let mut cc = Command::new(&words[0]);
     // A compiler needs a working directory: with the caller's deleted, use /.
     if std::env::current_dir().is_err() {
@@ -485,12 +526,7 @@ fn with_external_compiler(
     }
     let output = cc
         .args(&words[1..])
-        .args(["-target", "bpf", "-O2", "-g", "-nostdinc"])
-        .args(DEFINES)
-        .arg("-isystem")
-        .arg(dir.path().join("clang/include"))
-        .arg("-isystem")
-        .arg(dir.path().join("include"))
+        .args(clang_flags(dir.path()))
         .args(&flags)
         .arg("-c")
         .arg(path)
@@ -542,7 +578,7 @@ impl Janitor {
                 d = p.parent();
             }
         }
-        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        dirs.sort_by(|a, b| (b.components().count(), a).cmp(&(a.components().count(), b)));
         dirs.dedup();
         dirs.push(dir);
         let dirs: Vec<std::ffi::CString> = dirs.into_iter().filter_map(c).collect();
