@@ -42,3 +42,4 @@ for backend in kprobe-multi kprobe ftrace; do
 	checked=$((checked + 1))
 done
 [ $checked -gt 0 ] || skip "no function backend on this kernel"
+kill $ns

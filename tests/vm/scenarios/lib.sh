@@ -183,6 +183,8 @@ trace_phases() {
 # receiver_netns: a network namespace held by a sleeping process ($ns), joined by veth: vA
 # (10.77.0.1) here, $peer (10.77.0.2) there. Commands run there with `nsenter -t $ns -n`.
 receiver_netns() {
+	# An earlier scenario's pair (its namespace still held by a sleeper) goes first.
+	ip link del vA 2>/dev/null
 	unshare -n sleep 3600 &
 	ns=$!
 	sleep 0.5
