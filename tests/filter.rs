@@ -7,7 +7,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{SocketAddrV4, SocketAddrV6};
 
-use common::{require, Ipft, Need, NetPair};
+use common::{require, Need, NetPair};
 use serde_json::Value;
 
 const NEEDS: &[Need] = &[Need::Root, Need::Btf, Need::Tool("ip")];
@@ -67,29 +67,27 @@ fn root_a_pcap_filter_selects_exactly_the_matching_packets() {
     ready
         .recv_timeout(std::time::Duration::from_secs(5))
         .expect("TCP port 9 listening in b");
-    let ipft = Ipft::start(&[
-        "-b",
-        "tracepoint",
-        "-o",
-        "json",
-        "--snaplen",
-        "128",
-        "udp and dst port 9",
-    ]);
-    NetPair::in_ns(&pair.a, move || {
-        common::send_udp(SocketAddrV4::new(b, 9), 0, 3, 40);
-        common::send_udp6(SocketAddrV6::new(b6, 9, 0, 0), 3, 40);
-        // Not to be traced: another port, another protocol to port 9, ICMP.
-        common::send_udp(SocketAddrV4::new(b, 9999), 0, 3, 40);
-        common::send_udp6(SocketAddrV6::new(b6, 9999, 0, 0), 3, 40);
-        common::send_tcp(SocketAddrV4::new(b, 9), 0, b"not udp");
-        common::send_icmp_echo(b, 0, 0x1f1f, 2);
-    })
-    .join()
-    .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let (stdout, stderr, code) = ipft.stop();
-    assert_eq!(code, 0, "{stderr}");
+    let (stdout, stderr) = common::trace_while(
+        &[
+            "-b",
+            "tracepoint",
+            "-o",
+            "json",
+            "--snaplen",
+            "128",
+            "udp and dst port 9",
+        ],
+        &pair.a,
+        move || {
+            common::send_udp(SocketAddrV4::new(b, 9), 0, 3, 40);
+            common::send_udp6(SocketAddrV6::new(b6, 9, 0, 0), 3, 40);
+            // Not to be traced: another port, another protocol to port 9, ICMP.
+            common::send_udp(SocketAddrV4::new(b, 9999), 0, 3, 40);
+            common::send_udp6(SocketAddrV6::new(b6, 9999, 0, 0), 3, 40);
+            common::send_tcp(SocketAddrV4::new(b, 9), 0, b"not udp");
+            common::send_icmp_echo(b, 0, 0x1f1f, 2);
+        },
+    );
     let events = common::json_events(&stdout);
 
     let mut functions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -145,25 +143,23 @@ fn root_a_mark_and_an_expression_must_both_hold() {
     let pair = NetPair::new();
     let b = pair.addr_b;
     let mark = 0x5eed0077u32;
-    let ipft = Ipft::start(&[
-        "-b",
-        "tracepoint",
-        "-o",
-        "json",
-        "-m",
-        &mark.to_string(),
-        "udp and dst port 9",
-    ]);
-    NetPair::in_ns(&pair.a, move || {
-        common::send_udp(SocketAddrV4::new(b, 9), mark, 2, 40); // both hold
-        common::send_udp(SocketAddrV4::new(b, 9), 0, 3, 40); // expression only
-        common::send_udp(SocketAddrV4::new(b, 9999), mark, 3, 40); // mark only
-    })
-    .join()
-    .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let (stdout, stderr, code) = ipft.stop();
-    assert_eq!(code, 0, "{stderr}");
+    let (stdout, _) = common::trace_while(
+        &[
+            "-b",
+            "tracepoint",
+            "-o",
+            "json",
+            "-m",
+            &mark.to_string(),
+            "udp and dst port 9",
+        ],
+        &pair.a,
+        move || {
+            common::send_udp(SocketAddrV4::new(b, 9), mark, 2, 40); // both hold
+            common::send_udp(SocketAddrV4::new(b, 9), 0, 3, 40); // expression only
+            common::send_udp(SocketAddrV4::new(b, 9999), mark, 3, 40); // mark only
+        },
+    );
     let sent: BTreeSet<String> = common::json_events(&stdout)
         .iter()
         .filter(|e| e["function"] == "net_dev_queue")
@@ -225,15 +221,9 @@ fn root_place_filters_select_where_packets_are_seen() {
         let mut all = vec!["-b", "tracepoint", "-o", "json"];
         all.extend(&args);
         all.push("udp and dst port 9");
-        let ipft = Ipft::start(&all);
-        NetPair::in_ns(&pair.a, move || {
+        let (stdout, _) = common::trace_while(&all, &pair.a, move || {
             common::send_udp(SocketAddrV4::new(b, 9), 0, 3, 40)
-        })
-        .join()
-        .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let (stdout, stderr, code) = ipft.stop();
-        assert_eq!(code, 0, "{stderr}");
+        });
         let events = common::json_events(&stdout);
         let mut seen = BTreeSet::new();
         let mut firsts = BTreeSet::new();

@@ -163,14 +163,19 @@ pub fn compile_file(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
+/// The embedded headers at their paths in the in-process compiler's tree.
+fn virtual_headers() -> Result<Vec<(String, Vec<u8>)>> {
+    Ok(headers::all()?
+        .into_iter()
+        .map(|(rel, data)| (format!("{}/{rel}", headers::VIRTUAL_ROOT), data))
+        .collect())
+}
+
 /// Compiles C that ipft generated (a filter expression) with the built-in
 /// compiler, whatever `$CC` says: only the embedded headers are read.
 pub fn compile_source(name: &str, source: &str) -> Result<Vec<u8>> {
     let path = format!("{}/generated/{name}", headers::VIRTUAL_ROOT);
-    let mut files: Vec<(String, Vec<u8>)> = headers::all()?
-        .into_iter()
-        .map(|(rel, data)| (format!("{}/{rel}", headers::VIRTUAL_ROOT), data))
-        .collect();
+    let mut files = virtual_headers()?;
     files.push((path.clone(), source.as_bytes().to_vec()));
     let args = cc1_args(Path::new(&path));
     let out = in_child(Path::new(name), limits(), || {
@@ -334,10 +339,7 @@ fn cc1_args(path: &Path) -> Vec<std::ffi::OsString> {
 
 fn in_process(path: &Path, vmlinux: Option<Vec<u8>>, flags: &BuiltinFlags) -> Result<Vec<u8>> {
     let root = headers::VIRTUAL_ROOT;
-    let mut files: Vec<(String, Vec<u8>)> = headers::all()?
-        .into_iter()
-        .map(|(rel, data)| (format!("{root}/{rel}"), data))
-        .collect();
+    let mut files = virtual_headers()?;
     if let Some(v) = vmlinux {
         files.push((format!("{root}/include/vmlinux.h"), v));
     }
