@@ -55,4 +55,6 @@ int ipft_clone_exit(__u64 *ctx)
 	return 0;
 }
 
+IPFT_DROP_PROGRAM
+
 char LICENSE[] SEC("license") = "GPL";

@@ -471,9 +471,13 @@ static __always_inline void ipft_clone_return(__u64 ret)
 	}
 }
 
-/* A packet's record with a snapshot, built here for the perf buffer. */
-struct ipft_snap_record {
+/*
+ * The largest record: the event, its built-in fields and a snapshot. Built
+ * here for the perf buffer; the ring buffer reserves the size in use.
+ */
+struct ipft_full_record {
 	struct ipft_event ev;
+	struct ipft_meta meta;
 	struct ipft_snapshot snap;
 	__u8 data[IPFT_SNAPLEN_MAX];
 };
@@ -482,7 +486,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct ipft_snap_record);
+	__type(value, struct ipft_full_record);
 } ipft_snap_scratch SEC(".maps");
 
 /*
@@ -496,6 +500,102 @@ static __always_inline __u64 ipft_shape(struct sk_buff *skb)
 	__u64 net = BPF_CORE_READ(skb, network_header);
 
 	return len | net << 32 | mac << 48;
+}
+
+/*
+ * Built-in fields (--fields, --drops): a run that asks for any sends a
+ * struct ipft_meta after every event, so every record of the run has one
+ * size (the ring buffer needs it constant). Device names and the 5-tuple
+ * are read only when asked for.
+ */
+const volatile __u8 ipft_meta_on = 0;
+const volatile __u8 ipft_meta_dev = 0;
+const volatile __u8 ipft_meta_tuple = 0;
+/* The drop program's probe word, and whether this kernel passes a reason. */
+const volatile __u32 ipft_drop_word = 0;
+const volatile __u8 ipft_drop_has_reason = 0;
+
+#define IPFT_META_SIZE (ipft_meta_on ? sizeof(struct ipft_meta) : 0)
+
+/* The transport header at `l4` (off the packet at `head`) into `meta`. */
+static __always_inline void ipft_read_ports(struct ipft_meta *meta, unsigned char *l4)
+{
+	__u8 hdr[14];
+
+	if (meta->l4 != 6 && meta->l4 != 17 && meta->l4 != 1 && meta->l4 != 58)
+		return;
+	if (bpf_probe_read_kernel(hdr, meta->l4 == 6 ? 14 : 4, l4))
+		return;
+	if (meta->l4 == 1 || meta->l4 == 58) {
+		meta->icmp_type = hdr[0];
+		meta->icmp_code = hdr[1];
+		return;
+	}
+	meta->sport = (__u16)hdr[0] << 8 | hdr[1];
+	meta->dport = (__u16)hdr[2] << 8 | hdr[3];
+	if (meta->l4 == 6)
+		meta->tcp_flags = hdr[13];
+}
+
+/*
+ * The 5-tuple from the IP header: where the skb's network header is, else
+ * after an Ethernet header at its MAC header. IPv6 extension headers are not
+ * walked (the next header is reported as the protocol, without ports), nor
+ * are IPv4 fragments after the first.
+ */
+static __always_inline void ipft_read_tuple(struct sk_buff *skb, struct ipft_meta *meta)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u32 mac = BPF_CORE_READ(skb, mac_header);
+	__u32 net = BPF_CORE_READ(skb, network_header);
+	__u8 ip[40];
+	__u16 ethertype;
+
+	if (!head)
+		return;
+	if (net == 0xffff || bpf_probe_read_kernel(ip, sizeof(ip), head + net) ||
+	    (ip[0] >> 4 != 4 && ip[0] >> 4 != 6)) {
+		if (mac == 0xffff || bpf_probe_read_kernel(&ethertype, 2, head + mac + 12))
+			return;
+		if (ethertype == __builtin_bswap16(0x0800) || ethertype == __builtin_bswap16(0x86dd))
+			net = mac + 14;
+		else
+			return;
+		if (bpf_probe_read_kernel(ip, sizeof(ip), head + net))
+			return;
+	}
+	if (ip[0] >> 4 == 4) {
+		__u32 ihl = (ip[0] & 0xf) * 4;
+
+		if (ihl < 20)
+			return;
+		meta->l3 = 4;
+		meta->l4 = ip[9];
+		__builtin_memcpy(meta->saddr, &ip[12], 4);
+		__builtin_memcpy(meta->daddr, &ip[16], 4);
+		/* A later fragment has no transport header. */
+		if ((((__u16)ip[6] << 8 | ip[7]) & 0x1fff) == 0)
+			ipft_read_ports(meta, head + net + ihl);
+	} else if (ip[0] >> 4 == 6) {
+		meta->l3 = 6;
+		meta->l4 = ip[6];
+		__builtin_memcpy(meta->saddr, &ip[8], 16);
+		__builtin_memcpy(meta->daddr, &ip[24], 16);
+		ipft_read_ports(meta, head + net + 40);
+	}
+}
+
+static __always_inline void ipft_fill_meta(struct sk_buff *skb, struct ipft_meta *meta)
+{
+	struct net_device *dev;
+
+	if (ipft_meta_dev) {
+		dev = BPF_CORE_READ(skb, dev);
+		if (dev)
+			bpf_probe_read_kernel_str(meta->ifname, sizeof(meta->ifname), dev->name);
+	}
+	if (ipft_meta_tuple)
+		ipft_read_tuple(skb, meta);
 }
 
 /*
@@ -550,66 +650,105 @@ static __always_inline int ipft_snapshot(struct sk_buff *skb, struct ipft_snapsh
 	return 1;
 }
 
-/* Sends `ev` with a snapshot of `skb`; false if none could be taken. */
-static __always_inline int ipft_submit_snapshot(void *ctx, struct ipft_event *ev,
-						struct sk_buff *skb)
+static __always_inline __u64 ipft_wakeup_flags(void)
 {
-	__u32 size = sizeof(struct ipft_event) + sizeof(struct ipft_snapshot) + ipft_snaplen;
-	struct ipft_snap_record *rec;
+	return bpf_ringbuf_query(&ipft_ring, BPF_RB_AVAIL_DATA) >= ipft_ring_wakeup ?
+		       BPF_RB_FORCE_WAKEUP :
+		       BPF_RB_NO_WAKEUP;
+}
+
+/*
+ * Sends `ev` with a snapshot of `skb` (and `meta` first when the run has
+ * built-in fields); false if no snapshot could be taken.
+ */
+static __always_inline int ipft_submit_snapshot(void *ctx, struct ipft_event *ev,
+						struct ipft_meta *meta, struct sk_buff *skb)
+{
+	__u32 size = sizeof(struct ipft_event) + IPFT_META_SIZE + sizeof(struct ipft_snapshot) +
+		     ipft_snaplen;
+	struct ipft_full_record *full;
+	void *rec;
 	__u32 zero = 0;
 
 	if (ipft_snaplen > IPFT_SNAPLEN_MAX)
 		return 0;
 	if (ipft_use_ringbuf) {
-		rec = bpf_ringbuf_reserve(&ipft_ring,
-					  sizeof(struct ipft_event) + sizeof(struct ipft_snapshot) +
-						  ipft_snaplen,
-					  0);
+		rec = bpf_ringbuf_reserve(&ipft_ring, size, 0);
 		if (!rec) {
 			ipft_count(IPFT_COUNT_EVENTS);
 			ipft_count(IPFT_COUNT_LOST);
 			return 1;
 		}
-		if (!ipft_snapshot(skb, &rec->snap, rec->data)) {
+		if (!ipft_snapshot(skb, (void *)(rec + sizeof(*ev) + IPFT_META_SIZE),
+				   rec + sizeof(*ev) + IPFT_META_SIZE + sizeof(struct ipft_snapshot))) {
 			bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
 			return 0;
 		}
 		ipft_count(IPFT_COUNT_EVENTS);
-		__builtin_memcpy(&rec->ev, ev, sizeof(*ev));
-		bpf_ringbuf_submit(rec, bpf_ringbuf_query(&ipft_ring, BPF_RB_AVAIL_DATA) >=
-							ipft_ring_wakeup ?
-						BPF_RB_FORCE_WAKEUP :
-						BPF_RB_NO_WAKEUP);
+		*(struct ipft_event *)rec = *ev;
+		if (ipft_meta_on)
+			*(struct ipft_meta *)(rec + sizeof(*ev)) = *meta;
+		bpf_ringbuf_submit(rec, ipft_wakeup_flags());
 		return 1;
 	}
-	rec = bpf_map_lookup_elem(&ipft_snap_scratch, &zero);
-	if (!rec || !ipft_snapshot(skb, &rec->snap, rec->data))
+	full = bpf_map_lookup_elem(&ipft_snap_scratch, &zero);
+	if (!full)
+		return 0;
+	rec = full;
+	if (!ipft_snapshot(skb, (void *)(rec + sizeof(*ev) + IPFT_META_SIZE),
+			   rec + sizeof(*ev) + IPFT_META_SIZE + sizeof(struct ipft_snapshot)))
 		return 0;
 	ipft_count(IPFT_COUNT_EVENTS);
-	__builtin_memcpy(&rec->ev, ev, sizeof(*ev));
+	*(struct ipft_event *)rec = *ev;
+	if (ipft_meta_on)
+		*(struct ipft_meta *)(rec + sizeof(*ev)) = *meta;
 	if (bpf_perf_event_output(ctx, &ipft_events, BPF_F_CURRENT_CPU, rec, size) != 0)
 		ipft_count(IPFT_COUNT_LOST);
 	return 1;
 }
 
-static __always_inline void ipft_submit(void *ctx, struct ipft_event *ev)
+/* Sends `ev` (and `meta` when the run has built-in fields). */
+static __always_inline void ipft_submit(void *ctx, struct ipft_event *ev, struct ipft_meta *meta)
 {
-	ipft_count(IPFT_COUNT_EVENTS);
-	if (ipft_use_ringbuf) {
-		__u64 flags = bpf_ringbuf_query(&ipft_ring, BPF_RB_AVAIL_DATA) >= ipft_ring_wakeup ?
-				      BPF_RB_FORCE_WAKEUP :
-				      BPF_RB_NO_WAKEUP;
+	struct ipft_full_record *full;
+	__u32 zero = 0;
+	void *rec;
+	long err;
 
-		if (bpf_ringbuf_output(&ipft_ring, ev, sizeof(*ev), flags) != 0)
+	ipft_count(IPFT_COUNT_EVENTS);
+	if (ipft_meta_on && ipft_use_ringbuf) {
+		rec = bpf_ringbuf_reserve(&ipft_ring, sizeof(*ev) + sizeof(*meta), 0);
+		if (!rec) {
 			ipft_count(IPFT_COUNT_LOST);
-	} else if (bpf_perf_event_output(ctx, &ipft_events, BPF_F_CURRENT_CPU, ev, sizeof(*ev)) !=
-		   0) {
-		/*
-		 * Counted here: the kernel's PERF_RECORD_LOST only comes once the
-		 * buffer has room again, never for the end of a burst.
-		 */
-		ipft_count(IPFT_COUNT_LOST);
+			return;
+		}
+		*(struct ipft_event *)rec = *ev;
+		*(struct ipft_meta *)(rec + sizeof(*ev)) = *meta;
+		bpf_ringbuf_submit(rec, ipft_wakeup_flags());
+		return;
 	}
+	if (ipft_meta_on) {
+		/* The perf buffer (before 5.8) takes one contiguous record. */
+		full = bpf_map_lookup_elem(&ipft_snap_scratch, &zero);
+		if (!full) {
+			ipft_count(IPFT_COUNT_LOST);
+			return;
+		}
+		__builtin_memcpy(&full->ev, ev, sizeof(*ev));
+		__builtin_memcpy(&full->meta, meta, sizeof(*meta));
+		err = bpf_perf_event_output(ctx, &ipft_events, BPF_F_CURRENT_CPU, full,
+					    sizeof(*ev) + sizeof(*meta));
+	} else if (ipft_use_ringbuf) {
+		err = bpf_ringbuf_output(&ipft_ring, ev, sizeof(*ev), ipft_wakeup_flags());
+	} else {
+		err = bpf_perf_event_output(ctx, &ipft_events, BPF_F_CURRENT_CPU, ev, sizeof(*ev));
+	}
+	/*
+	 * Counted here: the kernel's PERF_RECORD_LOST only comes once the
+	 * buffer has room again, never for the end of a burst.
+	 */
+	if (err)
+		ipft_count(IPFT_COUNT_LOST);
 }
 
 /*
@@ -656,9 +795,14 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u6
 	return fresh.id;
 }
 
-static __always_inline int ipft_trace(void *ctx, struct sk_buff *skb, __u64 probe,
-				      __u8 is_return)
+/*
+ * A hit of `probe` by `skb`. `drop` is set by the drop program (the
+ * kfree_skb tracepoint), with the kernel's reason and the dropping code.
+ */
+static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 probe,
+					  __u8 is_return, int drop, __u32 reason, __u64 location)
 {
+	struct ipft_meta meta;
 	struct ipft_event ev;
 	__u64 now, id, parent = 0;
 	struct net_device *dev;
@@ -676,7 +820,11 @@ static __always_inline int ipft_trace(void *ctx, struct sk_buff *skb, __u64 prob
 		ev.skb = (__u64)skb;
 		ev.tstamp = bpf_ktime_get_ns();
 		ev.flags = IPFT_EVENT_END | IPFT_EVENT_SILENT;
-		ipft_submit(ctx, &ev);
+		if (ipft_meta_on) {
+			__builtin_memset(&meta, 0, sizeof(meta));
+			ev.flags |= IPFT_EVENT_META;
+		}
+		ipft_submit(ctx, &ev, &meta);
 		return 0;
 	}
 
@@ -725,12 +873,46 @@ static __always_inline int ipft_trace(void *ctx, struct sk_buff *skb, __u64 prob
 	if (module(ctx, skb, ev.data) == 0) {
 		if ((probe & IPFT_PROBE_FORGET) && ipft_forget(skb))
 			ev.flags |= IPFT_EVENT_END;
-		if (!snapshot || !ipft_submit_snapshot(ctx, &ev, skb))
-			ipft_submit(ctx, &ev);
+		if (ipft_meta_on) {
+			__builtin_memset(&meta, 0, sizeof(meta));
+			ev.flags |= IPFT_EVENT_META;
+			ipft_fill_meta(skb, &meta);
+			if (drop) {
+				ev.flags |= IPFT_EVENT_DROP;
+				meta.drop_reason = reason;
+				meta.location = location;
+			}
+		}
+		if (!snapshot || !ipft_submit_snapshot(ctx, &ev, &meta, skb))
+			ipft_submit(ctx, &ev, &meta);
 	} else if (probe & IPFT_PROBE_FORGET) {
 		ipft_forget(skb);
 	}
 	return 0;
 }
+
+static __always_inline int ipft_trace(void *ctx, struct sk_buff *skb, __u64 probe,
+				      __u8 is_return)
+{
+	return ipft_trace_hit(ctx, skb, probe, is_return, 0, 0, 0);
+}
+
+/*
+ * --drops: the kfree_skb tracepoint, in every backend's object: the kernel
+ * drops an skb (consume_skb has a tracepoint of its own). A raw tracepoint:
+ * its arguments are (skb, location[, reason]) on every kernel, the reason
+ * only since Linux 5.17 (userspace reads which from BTF).
+ */
+#define IPFT_DROP_PROGRAM                                                          \
+	SEC("raw_tp/kfree_skb")                                                    \
+	int ipft_drop(struct bpf_raw_tracepoint_args *ctx)                         \
+	{                                                                          \
+		__u32 reason = 0;                                                  \
+                                                                                   \
+		if (ipft_drop_has_reason)                                          \
+			reason = ctx->args[2];                                     \
+		return ipft_trace_hit(ctx, (struct sk_buff *)ctx->args[0],         \
+				      ipft_drop_word, 0, 1, reason, ctx->args[1]);  \
+	}
 
 #endif /* __IPFT_BODY_BPF_H__ */

@@ -27,6 +27,8 @@
 /* ipft_event.flags */
 #define IPFT_EVENT_END (1 << 0)	   /* the packet's skb was freed after this event */
 #define IPFT_EVENT_SILENT (1 << 1) /* only marks the end of a packet: not printed */
+#define IPFT_EVENT_META (1 << 2)   /* a struct ipft_meta follows the event */
+#define IPFT_EVENT_DROP (1 << 3)   /* the kernel dropped the skb here (kfree_skb) */
 
 /*
  * One traced hit: 128 bytes, the layout of ipftrace2's event record, except
@@ -51,6 +53,28 @@ struct ipft_event {
 };
 
 _Static_assert(sizeof(struct ipft_event) == 128, "struct ipft_event must be 128 bytes");
+
+/*
+ * Built-in fields (--fields, --drops): when a run asks for any, every event
+ * is followed by this section (before any snapshot). Zero where unknown.
+ */
+struct ipft_meta {
+	char ifname[16];  /* skb->dev->name (--fields dev) */
+	__u8 saddr[16];	  /* IPv4 in the first 4 bytes (--fields tuple) */
+	__u8 daddr[16];
+	__u16 sport;	  /* host order; TCP and UDP only */
+	__u16 dport;
+	__u8 l3;	  /* 4, 6, or 0: no IP header found */
+	__u8 l4;	  /* IPPROTO_* */
+	__u8 tcp_flags;	  /* FIN 0x01 .. CWR 0x80 */
+	__u8 icmp_type;	  /* ICMP and ICMPv6 */
+	__u8 icmp_code;
+	__u8 _pad[3];
+	__u32 drop_reason; /* enum skb_drop_reason at a drop (IPFT_EVENT_DROP) */
+	__u64 location;	   /* the dropping code's address */
+};
+
+_Static_assert(sizeof(struct ipft_meta) == 72, "struct ipft_meta must be 72 bytes");
 
 /*
  * --snaplen: some events carry the packet's first bytes after the 128-byte

@@ -36,4 +36,6 @@ int ipft_clone_exit(struct pt_regs *ctx)
 	return 0;
 }
 
+IPFT_DROP_PROGRAM
+
 char LICENSE[] SEC("license") = "GPL";

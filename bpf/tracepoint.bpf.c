@@ -58,4 +58,6 @@ int ipft_slab_free(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+IPFT_DROP_PROGRAM
+
 char LICENSE[] SEC("license") = "GPL";

@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 use regex::Regex;
 
+use crate::event::fields::FieldSet;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendKind {
     /// One kprobe per function (perf_event links)
@@ -40,6 +42,25 @@ pub enum OutputKind {
     /// pcapng packets for Wireshark/tshark (needs --snaplen): one per packet snapshot,
     /// commented with the packet id, hook and path; refused on a terminal
     Pcapng,
+}
+
+/// Built-in fields for --fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FieldKind {
+    /// l3, saddr, daddr, proto, sport, dport, tcp_flags, icmp_type, icmp_code (IPv4, IPv6)
+    Tuple,
+    /// ifindex and ifname of the skb's device
+    Dev,
+    /// Network namespace inode of the skb's device
+    Netns,
+    /// skb->len
+    Len,
+    /// skb->mark
+    Mark,
+    /// drop_reason and drop_location where the kernel drops the packet
+    Drop,
+    /// All of them
+    All,
 }
 
 /// How timestamps are printed (text and JSON).
@@ -95,12 +116,19 @@ Once selected, a packet is followed until the kernel frees it, whatever happens 
 
 Recording: -w FILE writes every record to an events file (zstd, self-describing) while
 tracing; --read FILE prints it again later, anywhere, without root, BPF or kernel BTF, with
-any -o, -t, --timestamp, -r/--module-regex (hook names) and -m/--mask (recorded marks).
+any -o, -t, --timestamp, -r/--module-regex (hook names), -m/--mask (recorded marks),
+--fields (of those recorded), --drops and --drops-only.
+
+Explaining: --fields adds the 5-tuple, device, namespace, length and mark to every event;
+--drops names the kernel's reason (from its BTF) and the dropping function where a packet is
+dropped, and counts drops by reason at the end; --drops-only prints only dropped packets.
 
 Examples:
   ipft 'udp and dst port 53'               trace DNS queries, print each path once done
   ipft --netns web 'tcp[tcpflags] & tcp-syn != 0'   SYNs seen in namespace web
   ipft -m 0xdeadbeef                       trace marked packets
+  ipft --drops-only                        what is dropped here, and why
+  ipft --fields tuple,dev 'tcp port 80'    with the 5-tuple and device on each event
   ipft -m 0x100 --mask 0xf00 -o json       any mark with 0x1 in bits 8-11, as JSON lines
   ipft -m 1 -r '^ip_' --module-regex vmlinux
   ipft -m 1 -w trace.ipft --snaplen 128    record (and print) events with packet bytes
@@ -145,8 +173,8 @@ pub struct Args {
     pub list: bool,
 
     /// Trace packets carrying this mark (decimal, 0x hex or 0 octal) [needed unless an
-    /// EXPRESSION, --netns, --ifname or --ifindex selects; with --read, keep the packets
-    /// whose first recorded event carries it]
+    /// EXPRESSION, --netns, --ifname, --ifindex or --drops-only selects; with --read, keep
+    /// the packets whose first recorded event carries it]
     #[arg(short = 'm', long, value_name = "NUMBER", value_parser = parse_u32_strtoul)]
     pub mark: Option<u32>,
 
@@ -173,6 +201,23 @@ pub struct Args {
     /// any namespace)
     #[arg(long, value_name = "NUMBER", value_parser = number_in(1u32, i32::MAX as u32))]
     pub ifindex: Option<u32>,
+
+    /// Add built-in fields to every event, comma-separated (printed like extension fields,
+    /// typed keys in JSON); with --read, which of the recorded ones to show
+    #[arg(long, value_name = "FIELDS", value_delimiter = ',')]
+    pub fields: Vec<FieldKind>,
+
+    /// Explain drops: where the kernel drops a traced packet (the kfree_skb tracepoint), add
+    /// its reason (by name, from this kernel's BTF) and the dropping function to that event,
+    /// and print drops by reason and location at the end (a drop_summary record in JSON)
+    #[arg(long)]
+    pub drops: bool,
+
+    /// Print only the packets the kernel dropped, each with its whole path (implies --drops).
+    /// Needs no other selection: without one, every packet is followed, so on a busy host
+    /// narrow it with an EXPRESSION, --netns or --ifname
+    #[arg(long)]
+    pub drops_only: bool,
 
     /// Only hooks whose kernel module matches this regex (vmlinux for the core kernel)
     #[arg(long, value_name = "REGEX")]
@@ -210,7 +255,8 @@ pub struct Args {
     pub write: Option<PathBuf>,
 
     /// Print an events file written by -w instead of tracing (no root, BPF or kernel BTF
-    /// needed); -o, -t, --timestamp, -r, --module-regex, -m and --mask apply
+    /// needed); -o, -t, --timestamp, -r, --module-regex, -m, --mask, --fields, --drops and
+    /// --drops-only apply
     #[arg(long, value_name = "FILE", conflicts_with_all = ["write", "list", "backend", "extension", "snaplen"])]
     pub read: Option<PathBuf>,
 
@@ -415,6 +461,12 @@ pub struct Config {
     pub snaplen: u16,
     pub timestamp: TimeFormat,
     pub compile_limits: crate::compile::Limits,
+    /// `--fields`, if given (see [`Config::fields`]).
+    pub fields: Option<FieldSet>,
+    /// The drop summary at the end (`--drops`, `--drops-only`).
+    pub drops: bool,
+    /// Only dropped packets (`--drops-only`).
+    pub drops_only: bool,
 }
 
 /// A command-line mistake: exit status 2.
@@ -444,6 +496,36 @@ fn summary_line(s: &str) -> String {
         .rfind(|l| !l.is_empty())
         .unwrap_or("");
     last.strip_prefix("error: ").unwrap_or(last).to_string()
+}
+
+/// The fields `--fields` names, if given.
+fn fields_of(kinds: &[FieldKind]) -> Option<FieldSet> {
+    if kinds.is_empty() {
+        return None;
+    }
+    let mut set = FieldSet::default();
+    for kind in kinds {
+        match kind {
+            FieldKind::Tuple => set.tuple = true,
+            FieldKind::Dev => set.dev = true,
+            FieldKind::Netns => set.netns = true,
+            FieldKind::Len => set.len = true,
+            FieldKind::Mark => set.mark = true,
+            FieldKind::Drop => set.drop = true,
+            FieldKind::All => set = FieldSet::all(),
+        }
+    }
+    Some(set)
+}
+
+impl Config {
+    /// The built-in fields to show: `--fields` (else `recorded`: none when
+    /// tracing, the file's with --read), plus `drop` with --drops.
+    pub fn fields(&self, recorded: FieldSet) -> FieldSet {
+        let mut set = self.fields.unwrap_or(recorded);
+        set.drop |= self.drops;
+        set
+    }
 }
 
 impl Args {
@@ -514,7 +596,9 @@ impl Args {
         } else {
             netns
         };
-        let selected_otherwise = filter.is_some() || netns != 0 || ifindex != 0;
+        let drops = self.drops || self.drops_only;
+        let fields = fields_of(&self.fields);
+        let selected_otherwise = filter.is_some() || netns != 0 || ifindex != 0 || self.drops_only;
         let mark = match (self.mark, exits_early || selected_otherwise) {
             (Some(0), _) => {
                 return Err(UsageError(
@@ -525,7 +609,7 @@ impl Args {
             (None, true) => 0,
             (None, false) => {
                 return Err(UsageError(
-                    "nothing selects packets: give a pcap-filter expression (ipft 'udp and port 53'), a mark (-m 1, after ping -m 1 … or an nft/iptables rule), or --netns/--ifname".into(),
+                    "nothing selects packets: give a pcap-filter expression (ipft 'udp and port 53'), a mark (-m 1, after ping -m 1 … or an nft/iptables rule), --netns/--ifname, or --drops-only".into(),
                 ))
             }
         };
@@ -549,6 +633,9 @@ impl Args {
         }
         Ok(Config {
             mode,
+            fields,
+            drops,
+            drops_only: self.drops_only,
             mark_given: self.mark.is_some(),
             filter,
             netns,

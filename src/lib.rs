@@ -8,6 +8,7 @@ pub mod btf;
 pub mod cli;
 pub mod compile;
 pub mod discover;
+pub mod drops;
 pub mod event;
 pub mod ext;
 pub mod filter;

@@ -16,6 +16,7 @@ use crate::attach::{self, Backend, Features, Probe};
 use crate::cli::{BackendKind, Config};
 use crate::discover::{self, ksyms::TraceableSource, ArgAccess, Discovery, Target};
 use crate::event::decode::Hook;
+use crate::event::fields::FieldSet;
 use crate::ext::Extension;
 use crate::filter::PacketFilter;
 use crate::preflight;
@@ -35,7 +36,14 @@ pub struct Plan {
     pub selection: Selection,
     /// The pcap-filter expression, if one was given.
     pub filter: Option<PacketFilter>,
+    /// The kfree_skb tracepoint, hooked by the drop program (`--drops`).
+    pub drop_hook: Option<Target>,
+    /// The built-in fields asked for (see [`Plan::fields`]).
+    fields: FieldSet,
 }
+
+/// The tracepoint where the kernel drops skbs (see `IPFT_DROP_PROGRAM`).
+pub const DROP_TRACEPOINT: &str = "kfree_skb";
 
 /// Which criteria select a packet in the programs (all given must hold).
 #[derive(Debug, Clone, Copy)]
@@ -82,12 +90,21 @@ impl Plan {
         log::debug!("kernel features: {features:?}");
         let (kind, note) = attach::select(config.backend, config.tracer, &features)?;
         let access = attach::access(kind);
-        let (targets, filtered) = attach::filter_targets(
+        let (mut targets, filtered) = attach::filter_targets(
             &discovery,
             access,
             config.regex.as_ref(),
             config.module_regex.as_ref(),
         );
+        let drop_hook = if config.fields(FieldSet::default()).drop {
+            drop_hook(&discovery)
+        } else {
+            None
+        };
+        if drop_hook.is_some() {
+            // The drop program takes the tracepoint backend's kfree_skb hook over.
+            targets.retain(|t| !is_drop_hook(t));
+        }
         Ok(Plan {
             extension,
             discovery,
@@ -103,6 +120,8 @@ impl Plan {
                 ifindex: config.ifindex,
             },
             filter: config.filter.clone(),
+            drop_hook,
+            fields: config.fields(FieldSet::default()),
         })
     }
 
@@ -171,6 +190,7 @@ impl Plan {
                 .functions
                 .iter()
                 .chain(&self.discovery.tracepoints);
+            let pool = pool.filter(|t| !(self.drop_hook.is_some() && is_drop_hook(t)));
             for t in pool.filter(|t| frees.contains(&t.name.as_str()) && t.usable_by(self.access)) {
                 if !self.targets.iter().any(|x| x.name == t.name) {
                     let word = probes.len() as u32 | attach::PROBE_FORGET | attach::PROBE_SILENT;
@@ -184,6 +204,29 @@ impl Plan {
         probes
     }
 
+    /// The built-in fields the programs fill and the outputs show: as
+    /// asked, without drops where the kernel cannot show them.
+    pub fn fields(&self) -> crate::event::fields::FieldSet {
+        let mut fields = self.fields;
+        fields.drop &= self.drop_hook.is_some();
+        fields
+    }
+
+    /// The drop program's hook, numbered after `probes`; it ends the packet
+    /// where the backend's free points include the tracepoint.
+    pub fn drop_probe(&self, backend: &dyn Backend, probes: &[Probe]) -> Option<Probe> {
+        let target = self.drop_hook.clone()?;
+        let forget = if backend.free_points().contains(&DROP_TRACEPOINT) {
+            attach::PROBE_FORGET
+        } else {
+            0
+        };
+        Some(Probe {
+            target,
+            word: probes.len() as u32 | forget,
+        })
+    }
+
     /// Where tracking follows clones: the clone points, hooked at entry and return.
     pub fn clones(&self, backend: &dyn Backend, track: bool) -> Vec<Probe> {
         if !track || !backend.follows_clones() {
@@ -194,6 +237,30 @@ impl Plan {
             .map(|target| Probe { target, word: 0 })
             .collect()
     }
+}
+
+fn is_drop_hook(t: &Target) -> bool {
+    t.kind == discover::TargetKind::Tracepoint && t.name == DROP_TRACEPOINT
+}
+
+/// The kfree_skb tracepoint, if this kernel has one ipft can hook; says why
+/// not (once) otherwise, and that reasons are missing where they are.
+fn drop_hook(discovery: &Discovery) -> Option<Target> {
+    let hook = discovery
+        .tracepoints
+        .iter()
+        .find(|t| is_drop_hook(t))
+        .filter(|_| discovery.drops.tracepoint);
+    match &hook {
+        None => log::warn!(
+            "this kernel has no kfree_skb tracepoint in its BTF: --drops cannot see drops (tracing goes on without them)"
+        ),
+        Some(_) if !discovery.drops.has_reason => log::warn!(
+            "this kernel passes no drop reason to kfree_skb (Linux 5.17+): drops are shown with their location and reason \"unknown\""
+        ),
+        Some(_) => {}
+    }
+    hook.cloned()
 }
 
 /// Probe id → hook, the table events are resolved with (and the events file keeps).

@@ -8,7 +8,9 @@
 use anyhow::Result;
 
 use crate::cli::Config;
+use crate::drops::DropStage;
 use crate::event::decode::Resolver;
+use crate::event::fields::Builtins;
 use crate::event::file::Reader;
 use crate::event::raw::RawRecord;
 use crate::output::text::Clock;
@@ -41,13 +43,25 @@ pub fn read(config: &Config, path: &std::path::Path) -> Result<()> {
     let clock = Clock::new(config.timestamp, header.realtime_offset_ns as i128);
     let idle = std::time::Duration::from_nanos(header.idle_timeout_ns);
     let output = session::stdout_output(config, clock, false, header.track, idle)?;
-    let resolver = Resolver::new(&header.hooks, header.decoder.clone());
+    let fields = config.fields(header.fields);
+    crate::event::fields::check_clash(&fields, &header.decoder)?;
+    let missing = fields.not_recorded(&header.fields);
+    if !missing.is_empty() {
+        log::warn!(
+            "{} was recorded without {}: those fields are not shown",
+            path.display(),
+            missing.join(", ")
+        );
+    }
+    let builtins = Builtins::new(fields, &header.drop_reasons);
+    let resolver = Resolver::new(&header.hooks, header.decoder.clone(), builtins);
     let selection = Selection::new(
         config.regex.clone(),
         config.module_regex.clone(),
         config.mark_given.then_some((config.mark, config.mask)),
     );
-    let mut stream = Stream::new(resolver, selection, None, output);
+    let stage = DropStage::new(config.drops, config.drops_only, header.idle_timeout_ns);
+    let mut stream = Stream::new(resolver, selection, None, output).with_drops(stage, None);
     // Reading (decompression, decoding) on its own thread, rendering on this
     // one: batches of records travel between them, a few at a time.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RawRecord>>(4);

@@ -16,7 +16,9 @@ use libbpf_rs::{MapCore, Object};
 
 use crate::attach::{self, Attachment, Backend, Probe, Progress};
 use crate::cli::{Config, OutputKind, Tracer, TransportKind};
+use crate::drops::{DropStage, Symbolizer};
 use crate::event::decode::Resolver;
+use crate::event::fields::Builtins;
 use crate::event::file::{self, Header};
 use crate::event::raw::RawRecord;
 use crate::event::transport::{Receiver, Sink};
@@ -170,6 +172,9 @@ pub fn stdout_output(
     Ok(output::new(style, stdout))
 }
 
+/// The program on the kfree_skb tracepoint (`IPFT_DROP_PROGRAM`).
+const DROP_PROGRAM: &str = "ipft_drop";
+
 /// A loaded and attached trace.
 struct Attached {
     obj: Object,
@@ -185,7 +190,9 @@ struct Attached {
 fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Result<Attached> {
     let kind = plan.kind;
     let probes = plan.probes(backend, config.track);
+    let drop_probe = plan.drop_probe(backend, &probes);
     let clones = plan.clones(backend, config.track);
+    let fields = plan.fields();
     let use_ringbuf = match config.transport {
         Some(TransportKind::Ringbuf) => true,
         Some(TransportKind::Perf) => false,
@@ -229,12 +236,21 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
         use_pcap: plan.filter.is_some(),
         netns: plan.selection.netns,
         ifindex: plan.selection.ifindex,
+        meta: fields.needs_meta(),
+        meta_dev: fields.dev,
+        meta_tuple: fields.tuple,
+        drop_word: drop_probe.as_ref().map_or(0, |p| p.word),
+        drop_has_reason: plan.discovery.drops.has_reason,
     };
     if !load_config.atomic_ids {
         log::debug!("packet ids: no atomic fetch-and-add (Linux 5.12+), nested programs on one CPU could in theory share an id");
     }
     let mut obj = load::load(&linked, &load_config, |open| {
-        backend.prepare(open, &probes, &clones)
+        backend.prepare(open, &probes, &clones)?;
+        if let Some(mut prog) = open.progs_mut().find(|p| p.name() == DROP_PROGRAM) {
+            prog.set_autoload(drop_probe.is_some());
+        }
+        Ok(())
     })?;
 
     let attach_start = Instant::now();
@@ -242,8 +258,30 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
         .iter()
         .filter(|p| p.word & attach::PROBE_SILENT != 0)
         .count();
-    let progress = Progress::new(probes.len() - silent, plan.filtered, silent);
+    let traced = probes.len() - silent + drop_probe.is_some() as usize;
+    let progress = Progress::new(traced, plan.filtered, silent);
     let mut attachment = backend.attach(&mut obj, &probes, &progress);
+    if let Some(probe) = &drop_probe {
+        match obj
+            .progs_mut()
+            .find(|p| p.name() == DROP_PROGRAM)
+            .map(|p| p.attach())
+        {
+            Some(Ok(link)) => {
+                attachment.links.push(link);
+                progress.record(probe, true);
+            }
+            Some(Err(e)) => {
+                progress.record(probe, false);
+                attachment
+                    .failures
+                    .push((plan::DROP_TRACEPOINT.to_string(), e.to_string()));
+            }
+            None => {}
+        }
+    }
+    let mut probes = probes;
+    probes.extend(drop_probe);
     if !clones.is_empty() {
         let linked = backend.attach_clones(&mut obj, &clones);
         progress.set_clone_points(clones.len().saturating_sub(linked.failures.len()));
@@ -347,8 +385,11 @@ pub fn trace(config: Config, plan: Plan) -> Result<()> {
             hooks: plan::hook_table(probes),
             extension: plan.extension.as_ref().map(|e| e.name.clone()),
             decoder: decoder.clone(),
+            fields: plan.fields(),
+            drop_reasons: plan.discovery.drops.reasons.clone(),
         }
     };
+    crate::event::fields::check_clash(&plan.fields(), &decoder)?;
     // Created (empty) now so that a bad path fails before attaching.
     if let Some(path) = &config.write {
         std::fs::File::create(path).with_context(|| {
@@ -378,8 +419,24 @@ pub fn trace(config: Config, plan: Plan) -> Result<()> {
             crate::say!("{line}");
         }
     }
-    let resolver = Resolver::new(&plan::hook_table(&attached.probes), decoder);
-    let stream = Stream::new(resolver, Selection::default(), recorder, output);
+    let builtins = Builtins::new(plan.fields(), &plan.discovery.drops.reasons);
+    let resolver = Resolver::new(&plan::hook_table(&attached.probes), decoder, builtins);
+    let mut stream = Stream::new(resolver, Selection::default(), recorder, output);
+    if plan.fields().drop {
+        let symbolizer = match crate::discover::ksyms::Kallsyms::read() {
+            Ok(k) => Some(Symbolizer::new(&k)),
+            Err(e) => {
+                log::warn!("drop locations are shown as addresses: {e:#}");
+                None
+            }
+        };
+        let stage = DropStage::new(
+            config.drops,
+            config.drops_only,
+            config.idle_timeout.as_nanos() as u64,
+        );
+        stream = stream.with_drops(stage, symbolizer);
+    }
     let result = run_stream(&config, &mut attached, stream, probe_server);
     attached.attachment.detach();
     match result {

@@ -3,7 +3,8 @@
 //! The one path every record takes, live or read back: the raw record is
 //! written to the events file (`-w`), decoded once by the [`Resolver`],
 //! passed through the read-time [`Selection`] (`--read` with `-r`,
-//! `--module-regex`, `-m`/`--mask`), and handed to the output. Live tracing
+//! `--module-regex`, `-m`/`--mask`) and the [`DropStage`] (`--drops`), and
+//! handed to the output. Live tracing
 //! and `--read` differ only in where the raw records come from.
 
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use std::io;
 use anyhow::Result;
 use regex::Regex;
 
+use crate::drops::{DropStage, Symbolizer};
 use crate::event::decode::Resolver;
 use crate::event::file;
 use crate::event::model::{Event, Record};
@@ -112,6 +114,9 @@ pub struct Stream {
     selection: Selection,
     recorder: Option<file::Writer>,
     output: Box<dyn Output>,
+    /// Live only: names drop locations into the stream.
+    symbolizer: Option<Symbolizer>,
+    drops: DropStage,
     pub records: u64,
 }
 
@@ -127,17 +132,40 @@ impl Stream {
             selection,
             recorder,
             output,
+            symbolizer: None,
+            drops: DropStage::default(),
             records: 0,
         }
     }
 
+    /// Adds the `--drops` stage, and (live) the drop location namer.
+    pub fn with_drops(mut self, stage: DropStage, symbolizer: Option<Symbolizer>) -> Stream {
+        self.drops = stage;
+        self.symbolizer = symbolizer;
+        self
+    }
+
     pub fn push(&mut self, raw: &RawRecord) -> Result<()> {
         self.records += 1;
+        if let Some(symbols) = &mut self.symbolizer {
+            if let Some(symbol) = symbols.missing(raw) {
+                self.push_one(&symbol)?;
+            }
+        }
+        self.push_one(raw)
+    }
+
+    fn push_one(&mut self, raw: &RawRecord) -> Result<()> {
         if let Some(w) = &mut self.recorder {
             w.push(raw)?;
         }
-        if let Some(record) = self.selection.select(self.resolver.record(raw)) {
-            self.output.record(record).map_err(OutputError)?;
+        let Some(record) = self.resolver.record(raw) else {
+            return Ok(());
+        };
+        if let Some(record) = self.selection.select(record) {
+            self.drops
+                .pass(record, &mut *self.output)
+                .map_err(OutputError)?;
         }
         Ok(())
     }
@@ -159,6 +187,7 @@ impl Stream {
             let bytes = bytes?;
             log::debug!("events file: {records} records in {bytes} bytes");
         }
+        self.drops.finish(&mut *self.output).map_err(OutputError)?;
         self.output.finish().map_err(OutputError)?;
         Ok(())
     }

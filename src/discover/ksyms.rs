@@ -82,6 +82,11 @@ impl Kallsyms {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_name.keys().map(String::as_str)
     }
+
+    /// (address, name) of every text symbol.
+    pub fn addresses(&self) -> impl Iterator<Item = (u64, &str)> {
+        self.by_name.iter().map(|(n, s)| (s.addr, n.as_str()))
+    }
 }
 
 /// Parses `available_filter_functions`: `name[ [module]]` per line.

@@ -82,6 +82,8 @@ pub struct Discovery {
     pub functions: Vec<Target>,
     pub tracepoints: Vec<Target>,
     pub traceable_source: TraceableSource,
+    /// The kfree_skb tracepoint and the drop reasons, from vmlinux BTF.
+    pub drops: crate::drops::DropKernel,
 }
 
 /// Loads vmlinux BTF and every module BTF next to it.
@@ -224,10 +226,15 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
             }
         }
     }
+    let drops = objs
+        .first()
+        .map(|(_, vmlinux)| crate::drops::DropKernel::from_btf(vmlinux))
+        .unwrap_or_default();
     Ok(Discovery {
         functions,
         tracepoints,
         traceable_source,
+        drops,
     })
 }
 

@@ -2,13 +2,15 @@
 //!
 //! [`Resolver`]: the probe table (probe id → module and function) and the
 //! extension's [`Decoder`] turn each [`RawRecord`] into a [`Record`], once,
-//! before any consumer sees it. Live tracing and reading an events file use
-//! the same resolver, built from the same table, so their records are equal.
+//! before any consumer sees it, with the [`Builtins`] (`--fields`, drops).
+//! Live tracing and reading an events file use the same resolver, built from
+//! the same table, so their records are equal.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::fields::Builtins;
 use super::model::{Event, LinkType, Record, Snapshot};
 use super::raw::{self, RawEvent, RawRecord, EVENT_END, EVENT_SILENT};
 use crate::ext::Decoder;
@@ -24,12 +26,14 @@ pub struct Resolver {
     names: Vec<(Arc<str>, Arc<str>)>,
     unknown: Arc<str>,
     decoder: Decoder,
+    builtins: Builtins,
 }
 
 impl Resolver {
-    pub fn new(hooks: &[Hook], decoder: Decoder) -> Resolver {
+    pub fn new(hooks: &[Hook], decoder: Decoder, builtins: Builtins) -> Resolver {
         Resolver {
             decoder,
+            builtins,
             names: hooks
                 .iter()
                 .map(|h| (Arc::from(h.module.as_str()), Arc::from(h.function.as_str())))
@@ -38,8 +42,9 @@ impl Resolver {
         }
     }
 
-    pub fn record(&self, raw: &RawRecord) -> Record {
-        match raw {
+    /// The record to pass on; `None` for what only informs the resolver.
+    pub fn record(&mut self, raw: &RawRecord) -> Option<Record> {
+        Some(match raw {
             RawRecord::Event(ev) if ev.flags & EVENT_SILENT != 0 => Record::SkbFreed {
                 skb: ev.skb,
                 timestamp: ev.tstamp,
@@ -54,7 +59,11 @@ impl Resolver {
                 total: *total,
             },
             RawRecord::Tick { now } => Record::Tick { now: *now },
-        }
+            RawRecord::Symbol { addr, name } => {
+                self.builtins.learn_symbol(*addr, name);
+                return None;
+            }
+        })
     }
 
     fn event(&self, raw: &RawEvent) -> Event {
@@ -63,7 +72,14 @@ impl Resolver {
             .get(raw.probe_id as usize)
             .cloned()
             .unwrap_or_else(|| (self.unknown.clone(), self.unknown.clone()));
-        let snapshot = raw::parse_snapshot(&raw.tail).map(|snap| Snapshot {
+        let meta = raw.meta();
+        let drop = self.builtins.drop_of(raw, meta.as_ref());
+        let builtin = if self.builtins.set.is_empty() {
+            Vec::new()
+        } else {
+            self.builtins.fields(raw, meta.as_ref(), drop.as_ref())
+        };
+        let snapshot = raw::parse_snapshot(raw.snapshot_bytes()).map(|snap| Snapshot {
             link: if snap.link == raw::LINK_ETHERNET {
                 LinkType::Ethernet
             } else {
@@ -87,6 +103,8 @@ impl Resolver {
             len: raw.len,
             ifindex: raw.ifindex,
             netns: raw.netns,
+            builtin,
+            drop,
             ext: self.decoder.decode(&raw.data),
             snapshot,
         }
@@ -123,8 +141,12 @@ mod tests {
             module: "vmlinux".into(),
             function: "ip_rcv".into(),
         }];
-        let r = Resolver::new(&hooks, Decoder::default());
-        let Record::Event(ev) = r.record(&RawRecord::Event(raw(0, EVENT_END))) else {
+        let mut r = Resolver::new(
+            &hooks,
+            Decoder::default(),
+            Builtins::new(Default::default(), &[]),
+        );
+        let Some(Record::Event(ev)) = r.record(&RawRecord::Event(raw(0, EVENT_END))) else {
             panic!("not an event")
         };
         assert_eq!(
@@ -132,16 +154,24 @@ mod tests {
             ("vmlinux", "ip_rcv", true)
         );
         assert_eq!((ev.mark, ev.len, ev.ifindex), (3, 60, 2));
-        let Record::Event(ev) = r.record(&RawRecord::Event(raw(9, 0))) else {
+        let Some(Record::Event(ev)) = r.record(&RawRecord::Event(raw(9, 0))) else {
             panic!("not an event")
         };
         assert_eq!(&*ev.function, "(unknown)");
         assert_eq!(
             r.record(&RawRecord::Event(raw(0, EVENT_END | EVENT_SILENT))),
-            Record::SkbFreed {
+            Some(Record::SkbFreed {
                 skb: 0xff00,
                 timestamp: 100
-            }
+            })
+        );
+        assert_eq!(
+            r.record(&RawRecord::Symbol {
+                addr: 1,
+                name: "f".into()
+            }),
+            None,
+            "symbols only inform the resolver"
         );
     }
 }

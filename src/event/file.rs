@@ -27,6 +27,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::decode::Hook;
+use super::fields::FieldSet;
 use super::raw::{RawEvent, RawRecord, DATA_SIZE};
 use crate::ext::Decoder;
 
@@ -63,6 +64,12 @@ pub struct Header {
     /// The extension's file name, if one was used.
     pub extension: Option<String>,
     pub decoder: Decoder,
+    /// The built-in fields the run asked for (`--fields`, `--drops`).
+    #[serde(default)]
+    pub fields: FieldSet,
+    /// The kernel's drop reasons (`enum skb_drop_reason`), value → name.
+    #[serde(default)]
+    pub drop_reasons: Vec<(u32, String)>,
 }
 
 /// CLOCK_REALTIME − CLOCK_MONOTONIC now, in ns.
@@ -118,6 +125,10 @@ enum Stored {
     Tick {
         dt: i64,
     },
+    Symbol {
+        addr: u64,
+        name: String,
+    },
 }
 
 fn delta(ts: u64, prev: &mut u64) -> i64 {
@@ -162,6 +173,10 @@ fn store(raw: &RawRecord, prev: &mut u64) -> Stored {
         },
         RawRecord::Tick { now } => Stored::Tick {
             dt: delta(*now, prev),
+        },
+        RawRecord::Symbol { addr, name } => Stored::Symbol {
+            addr: *addr,
+            name: name.clone(),
         },
     }
 }
@@ -212,6 +227,7 @@ fn load(stored: Stored, prev: &mut u64) -> Option<RawRecord> {
         Stored::Tick { dt } => RawRecord::Tick {
             now: undelta(dt, prev),
         },
+        Stored::Symbol { addr, name } => RawRecord::Symbol { addr, name },
     })
 }
 
@@ -469,6 +485,8 @@ mod tests {
             }],
             extension: None,
             decoder: Decoder::default(),
+            fields: FieldSet::default(),
+            drop_reasons: Vec::new(),
         }
     }
 

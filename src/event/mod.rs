@@ -5,6 +5,7 @@
 //! the events file that records the raw stream ([`file`]).
 
 pub mod decode;
+pub mod fields;
 pub mod file;
 pub mod model;
 pub mod raw;

@@ -104,10 +104,40 @@ pub struct Event {
     pub len: u32,
     pub ifindex: u32,
     pub netns: u32,
+    /// Built-in fields (`--fields`, `--drops`), printed before `ext`.
+    pub builtin: Vec<Field>,
+    /// Where the kernel dropped the packet, on the event that saw it.
+    pub drop: Option<Drop>,
     pub ext: Vec<Field>,
     /// The packet's first bytes, where `--snaplen` asked for them and the
     /// packet was new or had changed since its last snapshot.
     pub snapshot: Option<Snapshot>,
+}
+
+/// A drop: the kernel's reason (its `enum skb_drop_reason` name without
+/// the `SKB_DROP_REASON_` prefix, `unknown` on kernels without reasons) and
+/// the dropping code (`function+0xoffset`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drop {
+    pub reason: Arc<str>,
+    pub location: Arc<str>,
+}
+
+impl Drop {
+    /// The function of the location, without its offset.
+    pub fn function(&self) -> &str {
+        self.location
+            .split_once('+')
+            .map_or(&*self.location, |(f, _)| f)
+    }
+}
+
+/// One row of the drop summary: packets dropped for `reason` in `function`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DropCount {
+    pub reason: String,
+    pub location: String,
+    pub count: u64,
 }
 
 /// Everything the kernel side tells userspace, in stream order.
@@ -124,6 +154,9 @@ pub enum Record {
     /// The clock advanced to `now` (CLOCK_MONOTONIC ns) with nothing else
     /// to say: what lets packets finish by idleness, live or read back.
     Tick { now: u64 },
+    /// At the end of a `--drops` stream: drops by reason and location, most
+    /// first.
+    DropSummary(Vec<DropCount>),
 }
 
 /// ipft's own keys in a JSON event, in order; extension members may not

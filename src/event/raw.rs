@@ -36,15 +36,82 @@ pub struct RawEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawRecord {
     Event(RawEvent),
-    Lost { new: u64, total: u64 },
-    TrackingFull { new: u64, total: u64 },
-    Tick { now: u64 },
+    Lost {
+        new: u64,
+        total: u64,
+    },
+    TrackingFull {
+        new: u64,
+        total: u64,
+    },
+    Tick {
+        now: u64,
+    },
+    /// The kernel symbol at `addr` (a drop location), written into the
+    /// stream before the first event that needs it, so that an events file
+    /// names locations without the recording machine's kallsyms.
+    Symbol {
+        addr: u64,
+        name: String,
+    },
 }
 
 /// `flags`: the packet's skb was freed after this event.
 pub const EVENT_END: u8 = 1 << 0;
 /// `flags`: only marks a packet's end; not a traced hit.
 pub const EVENT_SILENT: u8 = 1 << 1;
+/// `flags`: a [`RawMeta`] follows the event (before any snapshot).
+pub const EVENT_META: u8 = 1 << 2;
+/// `flags`: the kernel dropped the skb here (the kfree_skb tracepoint).
+pub const EVENT_DROP: u8 = 1 << 3;
+
+/// `struct ipft_meta`: the built-in fields after the event.
+pub const META_SIZE: usize = 72;
+
+/// The built-in fields of one event (`struct ipft_meta`), zero where unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RawMeta {
+    pub ifname: [u8; 16],
+    pub saddr: [u8; 16],
+    pub daddr: [u8; 16],
+    pub sport: u16,
+    pub dport: u16,
+    /// 4, 6, or 0 (no IP header found).
+    pub l3: u8,
+    pub l4: u8,
+    pub tcp_flags: u8,
+    pub icmp_type: u8,
+    pub icmp_code: u8,
+    pub drop_reason: u32,
+    pub location: u64,
+}
+
+impl RawMeta {
+    pub fn parse(b: &[u8]) -> Option<RawMeta> {
+        let b = b.get(..META_SIZE)?;
+        let u16_at = |o: usize| u16::from_ne_bytes([b[o], b[o + 1]]);
+        Some(RawMeta {
+            ifname: b[0..16].try_into().unwrap(),
+            saddr: b[16..32].try_into().unwrap(),
+            daddr: b[32..48].try_into().unwrap(),
+            sport: u16_at(48),
+            dport: u16_at(50),
+            l3: b[52],
+            l4: b[53],
+            tcp_flags: b[54],
+            icmp_type: b[55],
+            icmp_code: b[56],
+            drop_reason: u32::from_ne_bytes(b[60..64].try_into().unwrap()),
+            location: u64::from_ne_bytes(b[64..72].try_into().unwrap()),
+        })
+    }
+
+    /// The device name, without its NUL padding.
+    pub fn ifname(&self) -> &[u8] {
+        let end = self.ifname.iter().position(|&b| b == 0).unwrap_or(16);
+        &self.ifname[..end]
+    }
+}
 
 pub const RAW_EVENT_SIZE: usize = 128;
 
@@ -79,6 +146,23 @@ pub fn parse_snapshot(tail: &[u8]) -> Option<RawSnapshot<'_>> {
 }
 
 impl RawEvent {
+    /// The built-in fields, on events of a run that asked for them.
+    pub fn meta(&self) -> Option<RawMeta> {
+        if self.flags & EVENT_META == 0 {
+            return None;
+        }
+        RawMeta::parse(&self.tail)
+    }
+
+    /// The snapshot part of the tail (after the built-in fields).
+    pub fn snapshot_bytes(&self) -> &[u8] {
+        if self.flags & EVENT_META == 0 {
+            &self.tail
+        } else {
+            self.tail.get(META_SIZE..).unwrap_or_default()
+        }
+    }
+
     /// Decodes a record; `None` if `bytes` is shorter than one event.
     pub fn parse(record: &[u8]) -> Option<RawEvent> {
         let mut ev = Self::parse_head(record)?;
@@ -167,5 +251,39 @@ mod tests {
             })
         );
         assert_eq!(parse_snapshot(&ev.tail[..26]), None, "cut short");
+    }
+
+    #[test]
+    fn built_in_fields_come_before_the_snapshot() {
+        let mut b = vec![0u8; 128];
+        b[29] = EVENT_META | EVENT_DROP;
+        let mut meta = [0u8; META_SIZE];
+        meta[..3].copy_from_slice(b"vB\0");
+        meta[16..20].copy_from_slice(&[10, 0, 0, 1]);
+        meta[32..36].copy_from_slice(&[10, 0, 0, 2]);
+        meta[48..50].copy_from_slice(&1234u16.to_ne_bytes());
+        meta[50..52].copy_from_slice(&9u16.to_ne_bytes());
+        meta[52] = 4;
+        meta[53] = 17;
+        meta[60..64].copy_from_slice(&2u32.to_ne_bytes());
+        meta[64..72].copy_from_slice(&0xffffffff81000010u64.to_ne_bytes());
+        b.extend(meta);
+        b.extend(3u16.to_ne_bytes());
+        b.extend([LINK_RAW, 0]);
+        b.extend(60u32.to_ne_bytes());
+        b.extend([0u8; 16]);
+        b.extend([0x45, 0, 0x3c]);
+        let ev = RawEvent::parse(&b).unwrap();
+        let m = ev.meta().unwrap();
+        assert_eq!(m.ifname(), b"vB");
+        assert_eq!((m.l3, m.l4, m.sport, m.dport), (4, 17, 1234, 9));
+        assert_eq!((m.drop_reason, m.location), (2, 0xffffffff81000010));
+        assert_eq!(
+            parse_snapshot(ev.snapshot_bytes()).unwrap().data,
+            &[0x45, 0, 0x3c]
+        );
+        let mut plain = ev.clone();
+        plain.flags = 0;
+        assert_eq!(plain.meta(), None, "no flag, no fields");
     }
 }

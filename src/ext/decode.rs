@@ -302,6 +302,11 @@ impl Decoder {
         self.fields.is_empty()
     }
 
+    /// The members' names (their keys in the output).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|f| &*f.name)
+    }
+
     /// The `-v` table of members and printers.
     pub fn describe(&self) -> Vec<String> {
         let mut lines = vec!["======== BTF Printer Insns ========".to_string()];

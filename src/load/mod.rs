@@ -42,6 +42,15 @@ pub struct LoadConfig {
     pub netns: u32,
     /// ... by their device's ifindex; 0: any.
     pub ifindex: u32,
+    /// A `struct ipft_meta` after every event, with the device name and
+    /// the 5-tuple as asked.
+    pub meta: bool,
+    pub meta_dev: bool,
+    pub meta_tuple: bool,
+    /// The drop program's probe word (0: no drop program).
+    pub drop_word: u32,
+    /// The kfree_skb tracepoint passes the drop reason.
+    pub drop_has_reason: bool,
 }
 
 /// The `.BTF` of an ELF object, parsed.
@@ -123,6 +132,11 @@ pub fn load(
             ("ipft_use_pcap", config.use_pcap as u64),
             ("ipft_netns", config.netns as u64),
             ("ipft_ifindex", config.ifindex as u64),
+            ("ipft_meta_on", config.meta as u64),
+            ("ipft_meta_dev", config.meta_dev as u64),
+            ("ipft_meta_tuple", config.meta_tuple as u64),
+            ("ipft_drop_word", config.drop_word as u64),
+            ("ipft_drop_has_reason", config.drop_has_reason as u64),
         ],
     )?;
     for mut map in open.maps_mut() {

@@ -53,6 +53,8 @@ pub struct Aggregate {
     tty_counter: bool,
     last_counter: Option<Instant>,
     clock: Clock,
+    /// `--drops`: printed after the last packet.
+    drop_summary: Option<Vec<crate::event::model::DropCount>>,
 }
 
 impl Aggregate {
@@ -76,6 +78,7 @@ impl Aggregate {
             count: 0,
             tty_counter,
             last_counter: None,
+            drop_summary: None,
         }
     }
 
@@ -256,6 +259,7 @@ impl Output for Aggregate {
             Record::Event(ev) => self.on_event(ev),
             Record::SkbFreed { skb, .. } => self.on_skb_freed(skb),
             Record::Tick { now } => return self.on_tick(now),
+            Record::DropSummary(rows) => self.drop_summary = Some(rows),
             Record::Lost { .. } | Record::TrackingFull { .. } => {}
         }
         Ok(())
@@ -274,6 +278,10 @@ impl Output for Aggregate {
         let mut text = self.take(ids);
         if !self.header_done {
             text = format!("\n{}\n", text::header());
+        }
+        if let Some(rows) = self.drop_summary.take() {
+            text.push('\n');
+            text.push_str(&text::drop_table(&rows));
         }
         let tty = std::mem::replace(&mut self.tty_counter, false);
         let result = self.print(text);

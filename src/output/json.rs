@@ -34,6 +34,16 @@
 //!   the packet's first bytes as a hex string, on the events that carry a
 //!   snapshot (`--snaplen`: a packet's first event and wherever its length or
 //!   headers changed).
+//! * Built-in fields follow where `--fields`/`--drops` asked for them, typed:
+//!   `l3` (`"ipv4"`/`"ipv6"`), `saddr`, `daddr`, `proto` (`"tcp"`, `"udp"`,
+//!   `"icmp"`, `"icmpv6"`, … or the number as a string) as strings;
+//!   `sport`, `dport` (TCP and UDP) numbers; `tcp_flags` a string
+//!   (`"SYN|ACK"`); `icmp_type`, `icmp_code` numbers; `ifindex` a number,
+//!   `ifname` a string; `netns`, `len`, `mark` numbers; on the event where
+//!   the kernel drops the packet, `drop_reason` (the kernel's `enum
+//!   skb_drop_reason` name without `SKB_DROP_REASON_`) and `drop_location`
+//!   (`function+0xoffset`) as strings. Tuple keys are absent where no IP
+//!   header was found.
 //! * Extension fields follow, typed: integers as numbers, booleans as
 //!   `true`/`false`, everything else (hex, enum and flag names, characters,
 //!   pointers, strings) as strings. ipftrace2 made every value a string. An
@@ -45,6 +55,9 @@
 //! at the point the loss was noticed; when matching packets find the tracking
 //! map full, `{"tracking_map_full":N,"total_tracking_map_full":T}` (hits of
 //! matching packets that could not be followed).
+//! With `--drops`, the last record is
+//! `{"drop_summary":[{"reason":R,"location":F,"count":N},...],"total_drops":T}`:
+//! drops by reason and dropping function, most first.
 
 use std::io::{self, Write};
 
@@ -168,7 +181,7 @@ impl Serialize for JsonEvent<'_> {
         if let Some(snap) = &ev.snapshot {
             map.serialize_entry("packet", &HexBytes(&snap.data))?;
         }
-        for f in &ev.ext {
+        for f in ev.builtin.iter().chain(&ev.ext) {
             map.serialize_entry(&*f.name, &f.value)?;
         }
         map.end()
@@ -179,6 +192,12 @@ impl Serialize for JsonEvent<'_> {
 struct LostLine {
     lost_events: u64,
     total_lost_events: u64,
+}
+
+#[derive(Serialize)]
+struct DropSummaryLine<'a> {
+    drop_summary: &'a [crate::event::model::DropCount],
+    total_drops: u64,
 }
 
 #[derive(Serialize)]
@@ -210,6 +229,13 @@ impl Output for Json {
                 self.line(&TrackingFullLine {
                     tracking_map_full: new,
                     total_tracking_map_full: total,
+                })?;
+                self.out.flush()
+            }
+            Record::DropSummary(rows) => {
+                self.line(&DropSummaryLine {
+                    drop_summary: &rows,
+                    total_drops: rows.iter().map(|r| r.count).sum(),
                 })?;
                 self.out.flush()
             }

@@ -217,6 +217,11 @@ impl Output for Pcapng {
         self.start()?;
         match record {
             Record::Event(ev) => self.on_event(ev),
+            // Packets only on stdout: the table goes to stderr.
+            Record::DropSummary(rows) => {
+                crate::say_part!("{}", super::text::drop_table(&rows));
+                Ok(())
+            }
             _ => Ok(()),
         }
     }

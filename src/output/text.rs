@@ -112,19 +112,47 @@ pub fn header() -> String {
 /// ` ( key: value key: value )`, or nothing without extension fields.
 pub fn ext_suffix(fields: &[Field]) -> String {
     let mut s = String::new();
-    write_ext_suffix(&mut s, fields);
+    write_fields(&mut s, &[], fields);
     s
 }
 
-fn write_ext_suffix(out: &mut String, fields: &[Field]) {
-    if fields.is_empty() {
+/// The built-in fields, then the extension's, as one ` ( key: value … )`.
+fn write_fields(out: &mut String, builtin: &[Field], ext: &[Field]) {
+    if builtin.is_empty() && ext.is_empty() {
         return;
     }
     out.push_str(" ( ");
-    for f in fields {
+    for f in builtin.iter().chain(ext) {
         let _ = write!(out, "{}: {} ", f.name, f.value);
     }
     out.push(')');
+}
+
+/// The drop summary of `--drops`, as a table.
+pub fn drop_table(rows: &[crate::event::model::DropCount]) -> String {
+    let total: u64 = rows.iter().map(|r| r.count).sum();
+    let mut out = format!(
+        "Drops: {total} packet{}\n",
+        if total == 1 { "" } else { "s" }
+    );
+    if rows.is_empty() {
+        return out;
+    }
+    let reason_w = rows
+        .iter()
+        .map(|r| r.reason.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let _ = writeln!(out, "{:>8}  {:<reason_w$}  LOCATION", "COUNT", "REASON");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:>8}  {:<reason_w$}  {}",
+            r.count, r.reason, r.location
+        );
+    }
+    out
 }
 
 /// A function-tracer line.
@@ -144,7 +172,7 @@ pub fn write_function_line(out: &mut String, ev: &Event, clock: &Clock) {
         ev.module,
         ev.function,
     );
-    write_ext_suffix(out, &ev.ext);
+    write_fields(out, &ev.builtin, &ev.ext);
 }
 
 /// Longest graph text; ipftrace2 wrote into a 64-byte buffer and overflowed.
@@ -173,7 +201,7 @@ pub fn write_graph_line(out: &mut String, ev: &Event, depth: usize, clock: &Cloc
         ev.module,
         text,
     );
-    write_ext_suffix(out, &ev.ext);
+    write_fields(out, &ev.builtin, &ev.ext);
 }
 
 #[cfg(test)]
@@ -196,6 +224,8 @@ pub(crate) mod tests {
             len: 0,
             ifindex: 0,
             netns: 0,
+            builtin: vec![],
+            drop: None,
             ext: vec![],
             snapshot: None,
         }
