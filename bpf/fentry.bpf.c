@@ -12,12 +12,12 @@
 	SEC("fentry/ipft_fentry" #pos)                                             \
 	int ipft_fentry##pos(__u64 *ctx)                                           \
 	{                                                                          \
-		return ipft_trace(ctx, (struct sk_buff *)ctx[pos], ipft_probe_id(), 0); \
+		return ipft_trace_btf(ctx, (struct sk_buff *)ctx[pos], ipft_probe_id(), 0); \
 	}                                                                          \
 	SEC("fexit/ipft_fexit" #pos)                                               \
 	int ipft_fexit##pos(__u64 *ctx)                                            \
 	{                                                                          \
-		return ipft_trace(ctx, (struct sk_buff *)ctx[pos], ipft_probe_id(), 1); \
+		return ipft_trace_btf(ctx, (struct sk_buff *)ctx[pos], ipft_probe_id(), 1); \
 	}
 
 IPFT_FENTRY(0)

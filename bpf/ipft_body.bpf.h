@@ -47,6 +47,14 @@ struct sk_buff {
 	unsigned char *data;
 } __attribute__((preserve_access_index));
 
+/*
+ * Reads a field of a kernel struct. `direct` (a constant in each program)
+ * says the pointer comes from BTF, a tp_btf or fentry/fexit argument: then
+ * a plain load, which the verifier makes fault-safe, with no helper call on
+ * the path every skb takes; else bpf_probe_read_kernel.
+ */
+#define IPFT_FIELD(direct, ptr, field) ((direct) ? (ptr)->field : BPF_CORE_READ(ptr, field))
+
 /* Load-time configuration, written by userspace before the object loads. */
 const volatile __u32 ipft_mark = 0;
 const volatile __u32 ipft_mask = 0xffffffff;
@@ -114,9 +122,10 @@ struct ipft_tracked {
  * (pskb_expand_head) looks the same: it is followed on only if its mark still
  * matches, under a new id. A NULL head (an skb being freed) proves nothing.
  */
-static __always_inline int ipft_same_packet(struct ipft_tracked *t, struct sk_buff *skb)
+static __always_inline int ipft_same_packet(struct ipft_tracked *t, struct sk_buff *skb,
+					    int direct)
 {
-	__u64 head = (__u64)BPF_CORE_READ(skb, head);
+	__u64 head = (__u64)IPFT_FIELD(direct, skb, head);
 
 	return !head || !t->head || head == t->head;
 }
@@ -188,9 +197,17 @@ static __always_inline void ipft_count(__u32 idx)
 		__sync_fetch_and_add(count, 1);
 }
 
-static __always_inline int ipft_mark_matches(struct sk_buff *skb)
+/* The inode of the network namespace of `dev`. */
+static __always_inline unsigned int ipft_dev_netns(struct net_device *dev, int direct)
 {
-	__u32 mark = BPF_CORE_READ(skb, mark);
+	struct net *net = IPFT_FIELD(direct, dev, nd_net.net);
+
+	return net ? IPFT_FIELD(direct, net, ns.inum) : 0;
+}
+
+static __always_inline int ipft_mark_matches(struct sk_buff *skb, int direct)
+{
+	__u32 mark = IPFT_FIELD(direct, skb, mark);
 
 	return (mark & ipft_mask) == (ipft_mark & ipft_mask);
 }
@@ -215,6 +232,8 @@ const volatile __u32 ipft_ifindex = 0;
  * most loads need no helper call. Non-zero means the packet matches.
  */
 #define IPFT_PCAP_WINDOW 128
+/* The bytes of the window the expression's loads reach (at most the above). */
+const volatile __u32 ipft_pcap_window = IPFT_PCAP_WINDOW;
 extern int ipft_pcap_match(const __u8 *win, const unsigned char *pkt, __u32 caplen,
 			   __u32 wirelen, int l3);
 
@@ -247,12 +266,12 @@ struct ipft_skb_data {
 	unsigned char *data;
 };
 
-static __always_inline int ipft_pcap_matches(struct sk_buff *skb)
+static __always_inline int ipft_pcap_matches(struct sk_buff *skb, int direct)
 {
 	struct ipft_skb_data d;
 	__u16 hdr[2];
 	unsigned char *head;
-	__u32 data, mac, net, tail, len = BPF_CORE_READ(skb, len);
+	__u32 data, mac, net, tail, len = IPFT_FIELD(direct, skb, len);
 	__u8 win[IPFT_PCAP_WINDOW];
 	__u32 start, avail;
 	int l3;
@@ -263,7 +282,13 @@ static __always_inline int ipft_pcap_matches(struct sk_buff *skb)
 	 * every packet not yet followed takes (the layout is checked against
 	 * the kernel's BTF; the verifier drops the branch not taken).
 	 */
-	if (bpf_core_field_offset(struct sk_buff, data) ==
+	if (direct) {
+		head = skb->head;
+		data = skb->data - head;
+		mac = skb->mac_header;
+		net = skb->network_header;
+		tail = skb->tail;
+	} else if (bpf_core_field_offset(struct sk_buff, data) ==
 		    bpf_core_field_offset(struct sk_buff, tail) + 16 &&
 	    bpf_core_field_offset(struct sk_buff, head) ==
 		    bpf_core_field_offset(struct sk_buff, tail) + 8 &&
@@ -300,29 +325,30 @@ static __always_inline int ipft_pcap_matches(struct sk_buff *skb)
 	if (tail <= start || start > len + data)
 		return 0;
 	avail = len + data - start;
-	if (bpf_probe_read_kernel(win, sizeof(win), head + start))
+	if (ipft_pcap_window > IPFT_PCAP_WINDOW ||
+	    bpf_probe_read_kernel(win, ipft_pcap_window, head + start))
 		return 0;
 	if (l3 && !ipft_l3_plausible(win, avail))
 		return 0;
 	return ipft_pcap_match(win, head + start, tail - start, avail, l3);
 }
 
-static __always_inline int ipft_selects(struct sk_buff *skb)
+static __always_inline int ipft_selects(struct sk_buff *skb, int direct)
 {
 	struct net_device *dev;
 
-	if (ipft_use_mark && !ipft_mark_matches(skb))
+	if (ipft_use_mark && !ipft_mark_matches(skb, direct))
 		return 0;
 	if (ipft_netns || ipft_ifindex) {
-		dev = BPF_CORE_READ(skb, dev);
+		dev = IPFT_FIELD(direct, skb, dev);
 		if (!dev)
 			return 0;
-		if (ipft_ifindex && BPF_CORE_READ(dev, ifindex) != ipft_ifindex)
+		if (ipft_ifindex && IPFT_FIELD(direct, dev, ifindex) != ipft_ifindex)
 			return 0;
-		if (ipft_netns && BPF_CORE_READ(dev, nd_net.net, ns.inum) != ipft_netns)
+		if (ipft_netns && ipft_dev_netns(dev, direct) != ipft_netns)
 			return 0;
 	}
-	if (ipft_use_pcap && !ipft_pcap_matches(skb))
+	if (ipft_use_pcap && !ipft_pcap_matches(skb, direct))
 		return 0;
 	return 1;
 }
@@ -410,7 +436,7 @@ static __always_inline void ipft_clone_enter(struct sk_buff *skb)
 		return;
 	now = bpf_ktime_get_ns();
 	t = bpf_map_lookup_elem(&ipft_tracked, &key);
-	if (t && now - t->last_seen <= ipft_idle_ns && ipft_same_packet(t, skb))
+	if (t && now - t->last_seen <= ipft_idle_ns && ipft_same_packet(t, skb, 0))
 		id = t->id;
 	st = bpf_map_lookup_elem(&ipft_clone_stacks, &owner);
 	if (!st) {
@@ -493,11 +519,11 @@ struct {
  * What a new snapshot is taken on: the length and where the headers are.
  * NAT, encapsulation, segmentation and the MAC header push all change it.
  */
-static __always_inline __u64 ipft_shape(struct sk_buff *skb)
+static __always_inline __u64 ipft_shape(struct sk_buff *skb, int direct)
 {
-	__u64 len = BPF_CORE_READ(skb, len);
-	__u64 mac = BPF_CORE_READ(skb, mac_header);
-	__u64 net = BPF_CORE_READ(skb, network_header);
+	__u64 len = IPFT_FIELD(direct, skb, len);
+	__u64 mac = IPFT_FIELD(direct, skb, mac_header);
+	__u64 net = IPFT_FIELD(direct, skb, network_header);
 
 	return len | net << 32 | mac << 48;
 }
@@ -756,21 +782,21 @@ static __always_inline void ipft_submit(void *ctx, struct ipft_event *ev, struct
  * matches. Returns 0 when the skb is not traced.
  */
 static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u64 *parent,
-					    int *snapshot)
+					    int *snapshot, int direct)
 {
 	struct ipft_tracked *t, fresh = {};
 	__u64 key = (__u64)skb, shape;
 
 	if (!ipft_track) {
 		*snapshot = ipft_snaplen != 0;
-		return ipft_selects(skb) ? key : 0;
+		return ipft_selects(skb, direct) ? key : 0;
 	}
 	t = bpf_map_lookup_elem(&ipft_tracked, &key);
-	if (t && now - t->last_seen <= ipft_idle_ns && ipft_same_packet(t, skb)) {
+	if (t && now - t->last_seen <= ipft_idle_ns && ipft_same_packet(t, skb, direct)) {
 		t->last_seen = now;
 		*parent = t->parent;
 		if (ipft_snaplen) {
-			shape = ipft_shape(skb);
+			shape = ipft_shape(skb, direct);
 			/* A clone's first event has shape 0: always a snapshot. */
 			*snapshot = shape != t->shape;
 			t->shape = shape;
@@ -778,16 +804,16 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u6
 		return t->id;
 	}
 
-	if (!ipft_selects(skb)) {
+	if (!ipft_selects(skb, direct)) {
 		if (t)
 			bpf_map_delete_elem(&ipft_tracked, &key);
 		return 0;
 	}
 	fresh.id = ipft_new_id();
 	fresh.last_seen = now;
-	fresh.head = (__u64)BPF_CORE_READ(skb, head);
+	fresh.head = (__u64)IPFT_FIELD(direct, skb, head);
 	if (ipft_snaplen) {
-		fresh.shape = ipft_shape(skb);
+		fresh.shape = ipft_shape(skb, direct);
 		*snapshot = 1;
 	}
 	if (bpf_map_update_elem(&ipft_tracked, &key, &fresh, BPF_ANY) != 0)
@@ -800,7 +826,8 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u6
  * kfree_skb tracepoint), with the kernel's reason and the dropping code.
  */
 static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 probe,
-					  __u8 is_return, int drop, __u32 reason, __u64 location)
+					  __u8 is_return, int direct, int drop, __u32 reason,
+					  __u64 location)
 {
 	struct ipft_meta meta;
 	struct ipft_event ev;
@@ -841,7 +868,7 @@ static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 
 			parent = pkt->parent;
 			bpf_map_delete_elem(&ipft_calls, &call);
 		} else {
-			id = ipft_packet_id(skb, now, &parent, &snapshot);
+			id = ipft_packet_id(skb, now, &parent, &snapshot, direct);
 			if (!id)
 				return 0;
 			fresh.id = id;
@@ -849,7 +876,7 @@ static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 
 			bpf_map_update_elem(&ipft_calls, &call, &fresh, BPF_ANY);
 		}
 	} else {
-		id = ipft_packet_id(skb, now, &parent, &snapshot);
+		id = ipft_packet_id(skb, now, &parent, &snapshot, direct);
 		if (!id)
 			return 0;
 	}
@@ -862,12 +889,12 @@ static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 
 	ev.probe_id = probe & IPFT_PROBE_ID_MASK;
 	ev.processor_id = bpf_get_smp_processor_id();
 	ev.is_return = is_return;
-	ev.mark = BPF_CORE_READ(skb, mark);
-	ev.len = BPF_CORE_READ(skb, len);
-	dev = BPF_CORE_READ(skb, dev);
+	ev.mark = IPFT_FIELD(direct, skb, mark);
+	ev.len = IPFT_FIELD(direct, skb, len);
+	dev = IPFT_FIELD(direct, skb, dev);
 	if (dev) {
-		ev.ifindex = BPF_CORE_READ(dev, ifindex);
-		ev.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+		ev.ifindex = IPFT_FIELD(direct, dev, ifindex);
+		ev.netns = ipft_dev_netns(dev, direct);
 	}
 
 	if (module(ctx, skb, ev.data) == 0) {
@@ -891,10 +918,18 @@ static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 
 	return 0;
 }
 
+/* A hit where the skb is a plain address (kprobes, raw tracepoints). */
 static __always_inline int ipft_trace(void *ctx, struct sk_buff *skb, __u64 probe,
 				      __u8 is_return)
 {
-	return ipft_trace_hit(ctx, skb, probe, is_return, 0, 0, 0);
+	return ipft_trace_hit(ctx, skb, probe, is_return, 0, 0, 0, 0);
+}
+
+/* A hit where the skb is a BTF-typed argument (tp_btf, fentry, fexit). */
+static __always_inline int ipft_trace_btf(void *ctx, struct sk_buff *skb, __u64 probe,
+					  __u8 is_return)
+{
+	return ipft_trace_hit(ctx, skb, probe, is_return, 1, 0, 0, 0);
 }
 
 /*
@@ -912,7 +947,7 @@ static __always_inline int ipft_trace(void *ctx, struct sk_buff *skb, __u64 prob
 		if (ipft_drop_has_reason)                                          \
 			reason = ctx->args[2];                                     \
 		return ipft_trace_hit(ctx, (struct sk_buff *)ctx->args[0],         \
-				      ipft_drop_word, 0, 1, reason, ctx->args[1]);  \
+				      ipft_drop_word, 0, 0, 1, reason, ctx->args[1]); \
 	}
 
 #endif /* __IPFT_BODY_BPF_H__ */

@@ -12,7 +12,7 @@
 	SEC("tp_btf/ipft_tp" #pos)                                                 \
 	int ipft_tp##pos(__u64 *ctx)                                               \
 	{                                                                          \
-		return ipft_trace(ctx, (struct sk_buff *)ctx[pos], ipft_probe_id(), 0); \
+		return ipft_trace_btf(ctx, (struct sk_buff *)ctx[pos], ipft_probe_id(), 0); \
 	}
 
 IPFT_TP_TEMPLATE(0)

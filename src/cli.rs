@@ -148,10 +148,16 @@ pub struct Args {
 
     /// BPF extension adding its own data to every event: C source (.c, compiled
     /// by ipft itself, which reads only the source's directory and $CFLAGS' -I
-    /// directories, or by $CC with $CFLAGS when set) or an object (.o)
-    /// (see --gen bpf-module-skeleton)
+    /// directories, or by $CC with $CFLAGS when set), an object (.o) (see --gen
+    /// bpf-module-skeleton), or a Lua script (.lua, see -s)
     #[arg(short = 'e', long, value_name = "PATH")]
     pub extension: Option<PathBuf>,
+
+    /// Lua extension script (ipftrace2's api_version 1), whatever its suffix; the same as
+    /// -e PATH.lua. It sets `program` to a BPF extension object and may define init(),
+    /// decode(data) and fini()
+    #[arg(short = 's', long, value_name = "PATH", conflicts_with = "extension")]
+    pub script: Option<PathBuf>,
 
     /// Compile and check the -e extension, write the BPF object to PATH (- for
     /// stdout, never a terminal) and exit (a portable object: it needs neither
@@ -434,6 +440,8 @@ pub struct Config {
     pub mode: Mode,
     pub backend: Option<BackendKind>,
     pub extension: Option<PathBuf>,
+    /// The extension is a Lua script (`-s`, or `-e` with `.lua`).
+    pub lua: bool,
     pub mark: u32,
     pub mask: u32,
     pub regex: Option<Regex>,
@@ -648,7 +656,12 @@ impl Args {
                 memory_mib: self.compile_memory,
             },
             backend: self.backend,
-            extension: self.extension,
+            lua: self.script.is_some()
+                || self
+                    .extension
+                    .as_ref()
+                    .is_some_and(|p| p.extension().is_some_and(|e| e == "lua")),
+            extension: self.script.or(self.extension),
             mark,
             mask: self.mask,
             regex: compile_regex("-r/--regex", &self.regex)?,

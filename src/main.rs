@@ -81,7 +81,7 @@ fn stdout_status(written: std::io::Result<()>) -> ExitCode {
 
 /// `--emit-object PATH`: compile and check the extension, write its object
 /// to PATH, or to stdout for `-` (never to a terminal).
-fn emit_object(src: Option<&std::path::Path>, out: &std::path::Path) -> ExitCode {
+fn emit_object(src: Option<&std::path::Path>, lua: bool, out: &std::path::Path) -> ExitCode {
     let to_stdout = out == std::path::Path::new("-");
     if to_stdout && std::io::stdout().is_terminal() {
         ipft::say!(
@@ -95,7 +95,7 @@ fn emit_object(src: Option<&std::path::Path>, out: &std::path::Path) -> ExitCode
         ipft::say!("ipft: --emit-object needs -e/--extension <PATH> (see ipft --help)");
         return ExitCode::from(2);
     };
-    let object = match ext::Extension::open(src) {
+    let object = match ext::Extension::open(src, lua) {
         Ok(e) => e.object,
         Err(e) => {
             ipft::say!("ipft: {e:#}");
@@ -186,7 +186,9 @@ fn main() -> ExitCode {
             std::io::stdout().write_all(ext::skeleton().as_bytes())
         }
         cli::Mode::GenHeaders(dir) => return gen_headers(dir),
-        cli::Mode::EmitObject(out) => return emit_object(config.extension.as_deref(), out),
+        cli::Mode::EmitObject(out) => {
+            return emit_object(config.extension.as_deref(), config.lua, out)
+        }
         cli::Mode::Trace | cli::Mode::List | cli::Mode::Read(_) => Ok(()),
     };
     if !matches!(

@@ -62,7 +62,7 @@ impl Plan {
         let extension = config
             .extension
             .as_deref()
-            .map(Extension::open)
+            .map(|path| Extension::open(path, config.lua))
             .transpose()?;
         if config.set_rlimit {
             preflight::raise_rlimits();

@@ -234,6 +234,10 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
         atomic_ids: plan.features.atomic_fetch,
         use_mark: plan.selection.mark,
         use_pcap: plan.filter.is_some(),
+        pcap_window: plan
+            .filter
+            .as_ref()
+            .map_or(crate::filter::WINDOW_MAX, |f| f.window),
         netns: plan.selection.netns,
         ifindex: plan.selection.ifindex,
         meta: fields.needs_meta(),
@@ -335,8 +339,19 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
 }
 
 /// Traces until SIGINT/SIGTERM.
-pub fn trace(config: Config, plan: Plan) -> Result<()> {
+pub fn trace(config: Config, mut plan: Plan) -> Result<()> {
     plan.check_traceable(&config)?;
+    let script = plan
+        .extension
+        .as_mut()
+        .and_then(|e| e.script.take())
+        .map(|s| Rc::new(RefCell::new(s)));
+    if let Some(script) = &script {
+        log::debug!(
+            "extension: Lua script {} (api_version 1), its BPF program linked",
+            script.borrow().name()
+        );
+    }
     if let Some(note) = &plan.note {
         crate::say!("{note}");
     }
@@ -404,6 +419,9 @@ pub fn trace(config: Config, plan: Plan) -> Result<()> {
         .map(ProbeServer::bind)
         .transpose()?;
     signals::install();
+    if let Some(script) = &script {
+        script.borrow().init()?;
+    }
     let mut attached = load_and_attach(&config, &plan, backend.as_ref())?;
     if signals::stopped() {
         attached.attachment.detach();
@@ -420,7 +438,8 @@ pub fn trace(config: Config, plan: Plan) -> Result<()> {
         }
     }
     let builtins = Builtins::new(plan.fields(), &plan.discovery.drops.reasons);
-    let resolver = Resolver::new(&plan::hook_table(&attached.probes), decoder, builtins);
+    let resolver = Resolver::new(&plan::hook_table(&attached.probes), decoder, builtins)
+        .with_script(script.clone());
     let mut stream = Stream::new(resolver, Selection::default(), recorder, output);
     if plan.fields().drop {
         let symbolizer = match crate::discover::ksyms::Kallsyms::read() {
@@ -437,8 +456,11 @@ pub fn trace(config: Config, plan: Plan) -> Result<()> {
         );
         stream = stream.with_drops(stage, symbolizer);
     }
-    let result = run_stream(&config, &mut attached, stream, probe_server);
+    let mut result = run_stream(&config, &mut attached, stream, probe_server);
     attached.attachment.detach();
+    if let (Ok(()), Some(script)) = (&result, &script) {
+        result = script.borrow().fini();
+    }
     match result {
         Err(e) if stream::is_broken_pipe(&e) => Ok(()),
         other => other,

@@ -152,7 +152,11 @@ impl Stream {
                 self.push_one(&symbol)?;
             }
         }
-        self.push_one(raw)
+        self.push_one(raw)?;
+        match self.resolver.script_error() {
+            Some(e) => anyhow::bail!("{e}"),
+            None => Ok(()),
+        }
     }
 
     fn push_one(&mut self, raw: &RawRecord) -> Result<()> {

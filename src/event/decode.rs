@@ -6,6 +6,8 @@
 //! Live tracing and reading an events file use the same resolver, built from
 //! the same table, so their records are equal.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::fields::Builtins;
 use super::model::{Event, LinkType, Record, Snapshot};
 use super::raw::{self, RawEvent, RawRecord, EVENT_END, EVENT_SILENT};
+use crate::ext::lua::Script;
 use crate::ext::Decoder;
 
 /// One traced hook as the events file and the resolver know it.
@@ -27,6 +30,8 @@ pub struct Resolver {
     unknown: Arc<str>,
     decoder: Decoder,
     builtins: Builtins,
+    /// A Lua extension's `decode()`, in place of `decoder`.
+    script: Option<Rc<RefCell<Script>>>,
 }
 
 impl Resolver {
@@ -39,7 +44,19 @@ impl Resolver {
                 .map(|h| (Arc::from(h.module.as_str()), Arc::from(h.function.as_str())))
                 .collect(),
             unknown: Arc::from("(unknown)"),
+            script: None,
         }
+    }
+
+    /// Decodes extension data with a Lua script instead.
+    pub fn with_script(mut self, script: Option<Rc<RefCell<Script>>>) -> Resolver {
+        self.script = script;
+        self
+    }
+
+    /// The first error the Lua script's `decode()` raised, once.
+    pub fn script_error(&self) -> Option<String> {
+        self.script.as_ref()?.borrow_mut().take_error()
     }
 
     /// The record to pass on; `None` for what only informs the resolver.
@@ -105,7 +122,10 @@ impl Resolver {
             netns: raw.netns,
             builtin,
             drop,
-            ext: self.decoder.decode(&raw.data),
+            ext: match &self.script {
+                Some(script) => script.borrow_mut().decode(&raw.data),
+                None => self.decoder.decode(&raw.data),
+            },
             snapshot,
         }
     }

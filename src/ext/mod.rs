@@ -7,6 +7,7 @@
 //! in `load::link`, like the built-in null module.
 
 pub mod decode;
+pub mod lua;
 
 use std::path::Path;
 
@@ -45,14 +46,28 @@ pub struct Extension {
     pub name: String,
     pub object: Vec<u8>,
     pub decoder: Decoder,
+    /// A Lua script's decoder (`-s`, `-e x.lua`), which replaces `decoder`.
+    pub script: Option<lua::Script>,
 }
 
 impl Extension {
-    /// Reads an extension by its suffix: a `.o` object, or `.c` source that
-    /// ipft compiles itself.
-    pub fn open(path: &Path) -> Result<Extension> {
+    /// Reads an extension by its suffix: a `.o` object, `.c` source that
+    /// ipft compiles itself, or a `.lua` script (always with `lua`: `-s`).
+    pub fn open(path: &Path, lua: bool) -> Result<Extension> {
         let name = path.display().to_string();
-        match path.extension().and_then(|e| e.to_str()) {
+        let suffix = path.extension().and_then(|e| e.to_str());
+        if lua || suffix == Some("lua") {
+            let (object, script) = lua::Script::open(path)?;
+            let name = format!("the program of {name}");
+            check_object(&name, &object)?;
+            return Ok(Extension {
+                name,
+                object,
+                decoder: Decoder::default(),
+                script: Some(script),
+            });
+        }
+        match suffix {
             Some("o") => {
                 crate::compile::check_regular_file(path, "extension", MAX_OBJECT_BYTES)?;
                 let bytes =
@@ -67,40 +82,47 @@ impl Extension {
                 }
                 Self::from_object(&name, object)
             }
-            _ => bail!("{name}: an extension must be a BPF object (.o) or BPF C source (.c)"),
+            _ => bail!("{name}: an extension must be a BPF object (.o), BPF C source (.c) or a Lua script (.lua)"),
         }
     }
 
     /// Checks an extension object and builds its decoder.
     pub fn from_object(name: &str, object: Vec<u8>) -> Result<Extension> {
-        use object::Object as _;
-        if !object.starts_with(b"\x7fELF") {
-            bail!("{name} is not an ELF object: expected a BPF object built with clang -target bpf -g");
-        }
-        let elf = object::File::parse(&*object)
-            .map_err(|e| anyhow::anyhow!("{name} is a truncated or corrupt ELF object ({e})"))?;
-        let machine = match &elf {
-            object::File::Elf64(f) => f.elf_header().e_machine.get(f.endian()),
-            object::File::Elf32(f) => f.elf_header().e_machine.get(f.endian()),
-            _ => 0,
-        };
-        if machine != EM_BPF {
-            bail!(
-                "{name} is an ELF object for {:?}, not BPF: compile it with clang -target bpf",
-                elf.architecture()
-            );
-        }
-        let btf =
-            load::object_btf(&object).with_context(|| format!("{name}: cannot read its BTF"))?;
-        check_module_function(&btf).with_context(|| format!("{name}: bad extension"))?;
-        check_no_pinned_maps(&btf).with_context(|| format!("{name}: bad extension"))?;
+        let btf = check_object(name, &object)?;
         let decoder = Decoder::from_btf(&btf).with_context(|| format!("{name}: bad extension"))?;
         Ok(Extension {
             name: name.to_string(),
             object,
             decoder,
+            script: None,
         })
     }
+}
+
+/// Checks that `object` is a BPF object with a `module()` and no pinned
+/// map; its BTF.
+fn check_object(name: &str, object: &[u8]) -> Result<Btf> {
+    use object::Object as _;
+    if !object.starts_with(b"\x7fELF") {
+        bail!("{name} is not an ELF object: expected a BPF object built with clang -target bpf -g");
+    }
+    let elf = object::File::parse(object)
+        .map_err(|e| anyhow::anyhow!("{name} is a truncated or corrupt ELF object ({e})"))?;
+    let machine = match &elf {
+        object::File::Elf64(f) => f.elf_header().e_machine.get(f.endian()),
+        object::File::Elf32(f) => f.elf_header().e_machine.get(f.endian()),
+        _ => 0,
+    };
+    if machine != EM_BPF {
+        bail!(
+            "{name} is an ELF object for {:?}, not BPF: compile it with clang -target bpf",
+            elf.architecture()
+        );
+    }
+    let btf = load::object_btf(object).with_context(|| format!("{name}: cannot read its BTF"))?;
+    check_module_function(&btf).with_context(|| format!("{name}: bad extension"))?;
+    check_no_pinned_maps(&btf).with_context(|| format!("{name}: bad extension"))?;
+    Ok(btf)
 }
 
 /// A map with `__uint(pinning, LIBBPF_PIN_BY_NAME)` would stay in bpffs

@@ -91,21 +91,57 @@ fn target(index: usize, offset: u32, len: usize) -> Result<usize, Unsupported> {
     Ok(to as usize)
 }
 
+/// The usual `X` of an indexed load: the length of an IPv4 header without
+/// options (`ldxb 4*([14]&0xf)`), tried first at a constant offset.
+const USUAL_X: u32 = 20;
+
+fn load_bytes(size: u16) -> Option<u32> {
+    match size {
+        W => Some(4),
+        H => Some(2),
+        B => Some(1),
+        _ => None,
+    }
+}
+
 /// A load of `size` at a constant offset (from the window when it is
-/// there) or at `X + offset` (always a helper call: a variable index into
-/// the window would be a variable stack offset, which the verifier refuses).
+/// there) or at `X + offset`: from the window at a constant offset when `X`
+/// is [`USUAL_X`], else with a helper call (a variable index into the
+/// window would be a variable stack offset, which the verifier refuses).
 fn load(size: u16, offset: u32, indirect: bool) -> Option<String> {
-    let bytes = match size {
-        W => 4,
-        H => 2,
-        B => 1,
-        _ => return None,
-    };
+    let bytes = load_bytes(size)?;
     Some(if indirect {
-        format!("IPFT_LD{bytes}(IPFT_READ_AT, (__u64)X + {offset}ULL);")
+        format!(
+            "if (X == {USUAL_X}U) {{ IPFT_LD{bytes}(IPFT_READ, {}ULL); }} else {{ IPFT_LD{bytes}(IPFT_READ_AT, (__u64)X + {offset}ULL); }}",
+            offset as u64 + USUAL_X as u64
+        )
     } else {
         format!("IPFT_LD{bytes}(IPFT_READ, {offset}ULL);")
     })
+}
+
+/// The bytes the programs' loads at constant offsets reach (indexed loads
+/// with the usual `X`), so the caller reads no more than that into the
+/// window: at least 8 (the IP header's version and length) and at most
+/// `max`.
+pub fn window_needed(programs: &[&[Insn]], max: u32) -> u32 {
+    let reach = programs
+        .iter()
+        .flat_map(|p| p.iter())
+        .filter_map(|i| {
+            let (class, mode) = (i.code & 0x07, i.code & 0xe0);
+            let bytes = load_bytes(i.code & 0x18)?;
+            match (class, mode) {
+                (LD, ABS) | (LDX, MSH) if i.k <= MAX_OFFSET => {
+                    Some(i.k + if class == LDX { 1 } else { bytes })
+                }
+                (LD, IND) if i.k <= MAX_OFFSET => Some(USUAL_X + i.k + bytes),
+                _ => None,
+            }
+        })
+        .max()
+        .unwrap_or(0);
+    reach.clamp(8, max)
 }
 
 fn statement(index: usize, i: &Insn, len: usize) -> Result<String, Unsupported> {
@@ -194,8 +230,7 @@ fn statement(index: usize, i: &Insn, len: usize) -> Result<String, Unsupported> 
 /// bytes are in it, else with a helper call, as every load at `X + k` is; a
 /// load past the linear bytes (or one the kernel refuses) ends the program
 /// with no match.
-pub const PRELUDE: &str = r#"#define IPFT_WINDOW 128
-#define IPFT_READ_AT(off, n, out)                                                \
+pub const PRELUDE: &str = r#"#define IPFT_READ_AT(off, n, out)                                                \
 	do {                                                                       \
 		__u64 o_ = (off);                                                  \
 		if (o_ + (n) > caplen || bpf_probe_read_kernel(out, n, pkt + o_)) \
@@ -265,7 +300,7 @@ mod tests {
             "L0:\tIPFT_LD2(IPFT_READ, 12ULL);",
             "L1:\tif (A == 2048U) goto L2; else goto L8;",
             "L3:\tIPFT_LDMSH(IPFT_READ, 14ULL);",
-            "L4:\tIPFT_LD2(IPFT_READ_AT, (__u64)X + 16ULL);",
+            "L4:\tif (X == 20U) { IPFT_LD2(IPFT_READ, 36ULL); } else { IPFT_LD2(IPFT_READ_AT, (__u64)X + 16ULL); }",
             "L5:\tM[1] = A;",
             "L6:\tX = M[1];",
             "L7:\tif ((A & 8191U) != 0) goto L8; else goto L9;",
@@ -274,6 +309,26 @@ mod tests {
         ] {
             assert!(c.contains(want), "{want:?} not in\n{c}");
         }
+    }
+
+    #[test]
+    fn the_window_covers_what_constant_loads_reach() {
+        let udp_dst_port = [
+            insn(0x28, 0, 0, 12), // ldh [12]
+            insn(0x30, 0, 0, 20), // ldb [20]
+            insn(0x28, 0, 0, 56), // ldh [56]: IPv6 destination port
+            insn(0xb1, 0, 0, 14), // ldxb 4*([14]&0xf)
+            insn(0x48, 0, 0, 16), // ldh [x + 16]: IPv4 destination port, 20 + 16 + 2
+            insn(0x06, 0, 0, 0),
+        ];
+        assert_eq!(window_needed(&[&udp_dst_port], 128), 58);
+        assert_eq!(window_needed(&[&udp_dst_port[..1]], 128), 14);
+        assert_eq!(
+            window_needed(&[&[insn(0x06, 0, 0, 0)]], 128),
+            8,
+            "the IP header's length"
+        );
+        assert_eq!(window_needed(&[&[insn(0x20, 0, 0, 1000)]], 128), 128);
     }
 
     #[test]

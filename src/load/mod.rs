@@ -38,6 +38,8 @@ pub struct LoadConfig {
     pub use_mark: bool,
     /// ... by the linked pcap-filter expression.
     pub use_pcap: bool,
+    /// Packet bytes the expression's window holds.
+    pub pcap_window: u32,
     /// ... by the network namespace (inode) of their device; 0: any.
     pub netns: u32,
     /// ... by their device's ifindex; 0: any.
@@ -130,6 +132,7 @@ pub fn load(
             ("ipft_atomic_ids", config.atomic_ids as u64),
             ("ipft_use_mark", config.use_mark as u64),
             ("ipft_use_pcap", config.use_pcap as u64),
+            ("ipft_pcap_window", config.pcap_window as u64),
             ("ipft_netns", config.netns as u64),
             ("ipft_ifindex", config.ifindex as u64),
             ("ipft_meta_on", config.meta as u64),
