@@ -103,7 +103,10 @@ fn bad_extension_objects_are_refused_with_one_line() {
     }
     let txt = scratch.join("ext.txt");
     std::fs::write(&txt, "x").unwrap();
-    refused(&txt, "must be a BPF object (.o), BPF C source (.c) or a Lua script (.lua)");
+    refused(
+        &txt,
+        "must be a BPF object (.o), BPF C source (.c) or a Lua script (.lua)",
+    );
     refused(&scratch.join("missing.o"), "cannot read extension");
 }
 

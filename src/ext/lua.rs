@@ -63,7 +63,12 @@ impl Script {
         crate::compile::check_regular_file(path, "Lua script", MAX_SCRIPT_BYTES)?;
         let source =
             std::fs::read(path).map_err(|e| anyhow!("cannot read the Lua script {name}: {e}"))?;
-        let lua = Lua::new();
+        // Every standard library, `debug` included, as ipftrace2's
+        // luaL_openlibs gave: the script is the user's own code, run by them.
+        // SAFETY: the debug library can break Lua's invariants only from
+        // script code; no Rust code here holds Lua references across calls
+        // into the script that the debug library could invalidate.
+        let lua = unsafe { Lua::unsafe_new_with(mlua::StdLib::ALL, mlua::LuaOptions::new()) };
         lua.load(&source[..])
             .set_name(format!("@{name}"))
             .exec()
@@ -251,6 +256,20 @@ mod tests {
         );
         assert!(s.take_error().is_none());
         s.fini().unwrap();
+    }
+
+    #[test]
+    fn every_standard_library_is_there() {
+        let (program, _) = script(
+            "api_version = 1\nprogram = table.concat({ string.format('%d', math.maxinteger), \
+             tostring(os.time() > 0), tostring(io ~= nil), tostring(utf8 ~= nil), \
+             tostring(coroutine ~= nil), tostring(debug.traceback ~= nil) }, ',')\n",
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(program).unwrap(),
+            "9223372036854775807,true,true,true,true,true"
+        );
     }
 
     #[test]
