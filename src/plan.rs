@@ -96,7 +96,8 @@ impl Plan {
             config.regex.as_ref(),
             config.module_regex.as_ref(),
         );
-        let drop_hook = if config.fields(FieldSet::default()).drop {
+        let fields = config.fields(FieldSet::default());
+        let drop_hook = if fields.drop {
             drop_hook(&discovery)
         } else {
             None
@@ -121,7 +122,7 @@ impl Plan {
             },
             filter: config.filter.clone(),
             drop_hook,
-            fields: config.fields(FieldSet::default()),
+            fields,
         })
     }
 

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
 use std::os::unix::fs::MetadataExt;
 
-use common::{require, Need, NetPair};
+use common::{require, sh, Need, NetPair};
 use serde_json::Value;
 
 const NEEDS: &[Need] = &[Need::Root, Need::Btf, Need::Tool("ip")];
@@ -20,25 +20,6 @@ fn netns_inode(name: &str) -> u64 {
     std::fs::metadata(format!("/run/netns/{name}"))
         .unwrap()
         .ino()
-}
-
-fn sh(args: &[&str], stdin: Option<&str>) {
-    use std::io::Write;
-    let mut child = std::process::Command::new(args[0])
-        .args(&args[1..])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    assert!(child.wait().unwrap().success(), "{args:?} failed");
 }
 
 /// The last line's `drop_summary` as (reason, location) → count.

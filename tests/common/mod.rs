@@ -66,7 +66,8 @@ pub fn require(test: &str, needs: &[Need]) -> bool {
     true
 }
 
-fn sh(args: &[&str], stdin: Option<&str>) {
+/// Runs a command (no shell), feeding `stdin`; panics with its stderr if it fails.
+pub fn sh(args: &[&str], stdin: Option<&str>) {
     let mut cmd = Command::new(args[0]);
     cmd.args(&args[1..])
         .stdout(Stdio::null())
