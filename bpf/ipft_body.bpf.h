@@ -122,20 +122,58 @@ struct ipft_tracked {
  * (pskb_expand_head) looks the same: it is followed on only if its mark still
  * matches, under a new id. A NULL head (an skb being freed) proves nothing.
  */
-static __always_inline int ipft_same_packet(struct ipft_tracked *t, struct sk_buff *skb,
-					    int direct)
-{
-	__u64 head = (__u64)IPFT_FIELD(direct, skb, head);
-
-	return !head || !t->head || head == t->head;
-}
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536); /* resized by userspace (--track-map-size) */
 	__type(key, __u64);
 	__type(value, struct ipft_tracked);
 } ipft_tracked SEC(".maps");
+
+/*
+ * Where the skb struct can be recycled without any hook seeing it (the
+ * tracepoint backend: the NAPI skb cache, deferred frees), the data buffer
+ * is often recycled with it, at the same address. So the tracepoint backend
+ * also watches the buffers: the heads of tracked packets are kept here, and
+ * freeing one (kfree, kmem_cache_free) removes it. A tracked skb whose head
+ * is no longer here has been freed: the address now belongs to another
+ * packet. An LRU map: heads freed where no hook sees it (page fragments)
+ * age out.
+ */
+const volatile __u8 ipft_watch_heads = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536); /* resized by userspace (--track-map-size) */
+	__type(key, __u64);
+	__type(value, __u8);
+} ipft_heads SEC(".maps");
+
+static __always_inline void ipft_watch_head(__u64 head)
+{
+	__u8 live = 1;
+
+	if (ipft_watch_heads && head)
+		bpf_map_update_elem(&ipft_heads, &head, &live, BPF_ANY);
+}
+
+/* A data buffer was freed: the packets that had it are gone. */
+static __always_inline void ipft_head_freed(__u64 ptr)
+{
+	if (bpf_map_lookup_elem(&ipft_heads, &ptr))
+		bpf_map_delete_elem(&ipft_heads, &ptr);
+}
+
+static __always_inline int ipft_same_packet(struct ipft_tracked *t, struct sk_buff *skb,
+					    int direct)
+{
+	__u64 head = (__u64)IPFT_FIELD(direct, skb, head);
+
+	if (!head || !t->head)
+		return 1;
+	if (head != t->head)
+		return 0;
+	return !ipft_watch_heads || bpf_map_lookup_elem(&ipft_heads, &head);
+}
 
 /*
  * -t function_graph: an exit event belongs to the packet its entry event
@@ -812,6 +850,7 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u6
 	fresh.id = ipft_new_id();
 	fresh.last_seen = now;
 	fresh.head = (__u64)IPFT_FIELD(direct, skb, head);
+	ipft_watch_head(fresh.head);
 	if (ipft_snaplen) {
 		fresh.shape = ipft_shape(skb, direct);
 		*snapshot = 1;

@@ -55,6 +55,21 @@ int ipft_slab_free(struct bpf_raw_tracepoint_args *ctx)
 	clone = key + bpf_core_type_size(struct sk_buff);
 	if (bpf_map_lookup_elem(&ipft_tracked, &clone))
 		ipft_trace(ctx, (struct sk_buff *)clone, IPFT_PROBE_SILENT | IPFT_PROBE_FORGET, 0);
+	/* Small skb data buffers have their own slab (skb_small_head_cache). */
+	ipft_head_freed(key);
+	return 0;
+}
+
+/*
+ * Data buffers from kmalloc: an skb recycled without an skb tracepoint
+ * (UDP's deferred frees since Linux 6.18 or so) is caught here, when its
+ * buffer goes. args[1] is the freed pointer in every kernel's kfree
+ * tracepoint.
+ */
+SEC("raw_tp/kfree")
+int ipft_head_free(struct bpf_raw_tracepoint_args *ctx)
+{
+	ipft_head_freed(ctx->args[1]);
 	return 0;
 }
 

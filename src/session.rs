@@ -229,6 +229,7 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
         pair_exits: config.tracer == Tracer::FunctionGraph,
         track: config.track,
         track_map_size: config.track_map_size,
+        watch_heads: config.track && plan.kind == crate::cli::BackendKind::Tracepoint,
         idle_ns: config.idle_timeout.as_nanos() as u64,
         snaplen: config.snaplen,
         atomic_ids: plan.features.atomic_fetch,
@@ -361,7 +362,7 @@ pub fn trace(config: Config, mut plan: Plan) -> Result<()> {
     }
     if config.track {
         let slab = if plan.kind == crate::cli::BackendKind::Tracepoint {
-            ", or freed to the skb slab (kmem_cache_free, fast clones with their original)"
+            ", or freed to the skb slab (kmem_cache_free, fast clones with their original), or when its data buffer is freed (kfree, kmem_cache_free)"
         } else {
             ""
         };

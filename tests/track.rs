@@ -365,3 +365,64 @@ fn root_unmarked_packets_never_join_a_marked_packet() {
         example.join("\n")
     );
 }
+
+/// A received UDP datagram's skb may be recycled without any skb tracepoint
+/// (deferred frees, the NAPI skb cache), often with the same data buffer at
+/// the same address; the next datagram then reuses both. Unmarked datagrams
+/// sent between marked ones must never be taken for their predecessors.
+#[test]
+fn root_recycled_udp_skbs_never_join_a_finished_packet() {
+    if !require("root_recycled_udp_skbs_never_join_a_finished_packet", NEEDS) {
+        return;
+    }
+    let _serial = common::serial();
+    let (mark, other) = (0x7ac0006u32, 0x7ac0007u32);
+    let rounds = 150;
+    let pair = NetPair::new();
+    let b = pair.addr_b;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let sink = NetPair::in_ns(&pair.b, move || {
+        let sock = common::udp_sink(9996);
+        tx.send(()).unwrap();
+        let mut buf = [0u8; 2048];
+        while stop_rx.try_recv().is_err() {
+            let _ = sock.recv(&mut buf);
+        }
+    });
+    rx.recv().unwrap();
+    let ipft = Ipft::start(&[
+        "-b",
+        "tracepoint",
+        "-m",
+        &mark.to_string(),
+        "-o",
+        "json",
+        "--fields",
+        "mark",
+    ]);
+    let w = window(&pair.a, move || {
+        for _ in 0..rounds {
+            common::send_udp(SocketAddrV4::new(b, 9996), mark, 1, 64);
+            common::send_udp(SocketAddrV4::new(b, 9996), other, 1, 64);
+        }
+    });
+    let (stdout, stderr, code) = ipft.stop();
+    stop_tx.send(()).unwrap();
+    sink.join().unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    let events: Vec<Value> = common::json_events(&stdout);
+    let events = within(&events, w);
+    let wrong: Vec<&&Value> = events.iter().filter(|e| e["mark"] == other).collect();
+    assert!(
+        wrong.is_empty(),
+        "{} events of unmarked datagrams joined marked packets, e.g. {}",
+        wrong.len(),
+        wrong[0]
+    );
+    let xmits = events
+        .iter()
+        .filter(|e| e["function"] == "net_dev_start_xmit")
+        .count();
+    assert_eq!(xmits, rounds, "one transmit per marked datagram");
+}

@@ -7,7 +7,9 @@
 //! id and its probe word. Events show the tracepoint's category as the
 //! module and the tracepoint's name as the function. While tracking, a
 //! program on `kmem_cache_free` also ends packets whose skb is freed on a
-//! path without an skb tracepoint.
+//! path without an skb tracepoint, and programs on `kmem_cache_free` and
+//! `kfree` end packets whose data buffer is freed (the skb struct may be
+//! recycled with no hook seeing it).
 
 use anyhow::Result;
 use libbpf_rs::{Object, OpenObject};
@@ -26,6 +28,7 @@ pub struct Tracepoint {
 
 const PREFIX: &str = "ipft_tp";
 const SLAB_FREE: &str = "ipft_slab_free";
+const HEAD_FREE: &str = "ipft_head_free";
 
 impl Backend for Tracepoint {
     fn kind(&self) -> BackendKind {
@@ -38,8 +41,10 @@ impl Backend for Tracepoint {
 
     fn prepare(&self, open: &mut OpenObject, probes: &[Probe], _clones: &[Probe]) -> Result<()> {
         set_template_targets(open, probes, &[PREFIX])?;
-        if let Some(mut prog) = open.progs_mut().find(|p| p.name() == SLAB_FREE) {
-            prog.set_autoload(self.track);
+        for mut prog in open.progs_mut() {
+            if prog.name() == SLAB_FREE || prog.name() == HEAD_FREE {
+                prog.set_autoload(self.track);
+            }
         }
         Ok(())
     }
@@ -58,6 +63,11 @@ impl Backend for Tracepoint {
             match obj.progs_mut().find(|p| p.name() == SLAB_FREE).map(|p| p.attach()) {
                 Some(Ok(link)) => attachment.links.push(link),
                 Some(Err(e)) => log::warn!("cannot watch kmem_cache_free for freed packets ({e}): finished packets end after --idle-timeout"),
+                None => {}
+            }
+            match obj.progs_mut().find(|p| p.name() == HEAD_FREE).map(|p| p.attach()) {
+                Some(Ok(link)) => attachment.links.push(link),
+                Some(Err(e)) => log::warn!("cannot watch kfree for freed packet buffers ({e}): a recycled skb may be taken for its predecessor until --idle-timeout"),
                 None => {}
             }
         }

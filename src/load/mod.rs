@@ -28,6 +28,9 @@ pub struct LoadConfig {
     /// Follow packets once matched (see `bpf/ipft_body.bpf.h`).
     pub track: bool,
     pub track_map_size: u32,
+    /// Also follow the data buffers of tracked packets (`ipft_heads`): the
+    /// tracepoint backend, which cannot see every skb free.
+    pub watch_heads: bool,
     /// A tracked skb idle this long is treated as a new packet.
     pub idle_ns: u64,
     /// Packet bytes copied into events (`--snaplen`); 0 copies none.
@@ -125,6 +128,7 @@ pub fn load(
             ("ipft_mask", config.mask as u64),
             ("ipft_use_ringbuf", config.use_ringbuf as u64),
             ("ipft_track", config.track as u64),
+            ("ipft_watch_heads", config.watch_heads as u64),
             ("ipft_idle_ns", config.idle_ns),
             ("ipft_ring_wakeup", config.ring_wakeup),
             ("ipft_pair_exits", config.pair_exits as u64),
@@ -151,6 +155,12 @@ pub fn load(
                 config.track_map_size
             } else {
                 1
+            })?,
+            // An LRU map spreads its free entries over the CPUs: never 1.
+            Some("ipft_heads") => map.set_max_entries(if config.watch_heads {
+                config.track_map_size.max(256)
+            } else {
+                256
             })?,
             _ => {}
         }
