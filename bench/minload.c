@@ -7,7 +7,8 @@
 //       (kprobe-multi adds "by=addrs" or "by=syms"; the first failures go to stderr)
 //   minload session ERRFILE CMD ARGS...           run CMD (stdout to /dev/null, stderr copied to
 //       ERRFILE) until it prints "Trace ready!", SIGINT it, wait; prints
-//       "ready_s=X exit_s=Y rc=N" (start to ready, SIGINT to reaped)
+//       "ready_s=X exit_s=Y gone_s=Z rc=N" (start to ready, SIGINT to reaped = the prompt
+//       back, SIGINT to the end of ipft's background detach helper = every hook gone)
 //   minload time OUTFILE CMD ARGS...              run CMD (stdout to OUTFILE), print
 //       "elapsed_s=X rc=N"
 //
@@ -33,6 +34,7 @@
 //
 // Build: gcc -O2 -Wall -static -o minload bench/minload.c (UAPI headers from /usr/include).
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -510,11 +512,43 @@ static void attach_fentry(void)
 
 /* ---- timing helpers for ipft (the guest's busybox has no sub-second clock) -------------- */
 
+/* Whether a process with "--detach-helper" in its command line runs (ipft's detach helper). */
+static int helper_running(void)
+{
+	char path[300], cmd[256];
+	struct dirent *d;
+	int found = 0;
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return 0;
+	while (!found && (d = readdir(proc))) {
+		int fd;
+		ssize_t n;
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", d->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, cmd, sizeof(cmd) - 1);
+		close(fd);
+		for (ssize_t i = 0; i < n; i++)
+			if (!cmd[i])
+				cmd[i] = ' ';
+		if (n > 0) {
+			cmd[n] = 0;
+			found = strstr(cmd, "--detach-helper") != NULL;
+		}
+	}
+	closedir(proc);
+	return found;
+}
+
 static int session(int argc, char **argv)
 {
 	int p[2], out, rc, status, ready = 0;
 	char buf[4096], tail[64] = "";
-	double t0, t_ready = 0, t_int = 0, t_exit;
+	double t0, t_ready = 0, t_int = 0, t_exit, t_gone;
 	pid_t pid;
 	ssize_t n;
 	if (argc < 4)
@@ -553,13 +587,17 @@ static int session(int argc, char **argv)
 	}
 	waitpid(pid, &status, 0);
 	t_exit = now();
+	while (helper_running())
+		usleep(5000);
+	t_gone = now();
 	close(out);
 	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (!ready) {
-		printf("ready_s=- exit_s=- rc=%d\n", rc);
+		printf("ready_s=- exit_s=- gone_s=- rc=%d\n", rc);
 		return 1;
 	}
-	printf("ready_s=%.3f exit_s=%.3f rc=%d\n", t_ready - t0, t_exit - t_int, rc);
+	printf("ready_s=%.3f exit_s=%.3f gone_s=%.3f rc=%d\n", t_ready - t0, t_exit - t_int,
+	       t_gone - t_int, rc);
 	return 0;
 }
 

@@ -714,11 +714,26 @@ static __always_inline int ipft_snapshot(struct sk_buff *skb, struct ipft_snapsh
 	return 1;
 }
 
+/*
+ * The consumer is woken when the ring is filling (ipft_ring_wakeup bytes
+ * wait), and otherwise at most once per IPFT_WAKEUP_NS: an idle consumer
+ * sleeps without a timeout, so the first event after a quiet spell must wake
+ * it; while events flow it looks every 50 ms anyway (src/session.rs).
+ */
+#define IPFT_WAKEUP_NS 50000000ULL
+__u64 ipft_last_wakeup = 0;
+
 static __always_inline __u64 ipft_wakeup_flags(void)
 {
-	return bpf_ringbuf_query(&ipft_ring, BPF_RB_AVAIL_DATA) >= ipft_ring_wakeup ?
-		       BPF_RB_FORCE_WAKEUP :
-		       BPF_RB_NO_WAKEUP;
+	__u64 now;
+
+	if (bpf_ringbuf_query(&ipft_ring, BPF_RB_AVAIL_DATA) >= ipft_ring_wakeup)
+		return BPF_RB_FORCE_WAKEUP;
+	now = bpf_ktime_get_ns();
+	if (now - ipft_last_wakeup < IPFT_WAKEUP_NS)
+		return BPF_RB_NO_WAKEUP;
+	ipft_last_wakeup = now;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 /*

@@ -314,6 +314,14 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_idle_timeout)]
     pub idle_timeout: f64,
 
+    /// Exit only once the kernel has removed every hook. By default ipft
+    /// prints everything, hands its hooks to a background helper that
+    /// removes them, and gives the prompt back at once (the kernel's
+    /// teardown can take seconds); nothing stays attached once the helper
+    /// is done. For scripts that check right after exit.
+    #[arg(long)]
+    pub wait_detach: bool,
+
     /// Do not raise RLIMIT_NOFILE and RLIMIT_MEMLOCK
     #[arg(long)]
     pub no_set_rlimit: bool,
@@ -456,6 +464,8 @@ pub struct Config {
     pub track: bool,
     pub track_map_size: u32,
     pub idle_timeout: std::time::Duration,
+    /// Stay until the kernel has detached every hook (--wait-detach).
+    pub wait_detach: bool,
     /// The mark was given (optional with an expression, --netns, --ifname or
     /// --ifindex, and with --read).
     pub mark_given: bool,
@@ -680,6 +690,7 @@ impl Args {
             track: !self.no_track,
             track_map_size: self.track_map_size,
             idle_timeout: std::time::Duration::from_secs_f64(self.idle_timeout),
+            wait_detach: self.wait_detach,
         })
     }
 }

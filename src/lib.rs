@@ -7,6 +7,7 @@ pub mod attach;
 pub mod btf;
 pub mod cli;
 pub mod compile;
+pub mod detach;
 pub mod discover;
 pub mod drops;
 pub mod event;

@@ -139,6 +139,11 @@ fn main() -> ExitCode {
     if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
         std::env::set_var("RUST_LIB_BACKTRACE", "0");
     }
+    let mut argv = std::env::args_os().skip(1);
+    if argv.next().as_deref() == Some(std::ffi::OsStr::new(ipft::detach::HELPER_ARG)) {
+        let list = argv.next().unwrap_or_default();
+        return ipft::detach::helper(&list.to_string_lossy());
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(code) => return code,

@@ -21,7 +21,7 @@ use crate::event::decode::Resolver;
 use crate::event::fields::Builtins;
 use crate::event::file::{self, Header};
 use crate::event::raw::RawRecord;
-use crate::event::transport::{Receiver, Sink};
+use crate::event::transport::{Receiver, Sink, Waiter};
 use crate::load::{self, embedded, link, LoadConfig};
 use crate::output::{self, text::Clock, Style};
 use crate::plan::{self, Plan};
@@ -425,7 +425,7 @@ pub fn trace(config: Config, mut plan: Plan) -> Result<()> {
     }
     let mut attached = load_and_attach(&config, &plan, backend.as_ref())?;
     if signals::stopped() {
-        attached.attachment.detach();
+        detach(&config, &mut attached);
         return Ok(());
     }
     let recorder = config
@@ -458,13 +458,28 @@ pub fn trace(config: Config, mut plan: Plan) -> Result<()> {
         stream = stream.with_drops(stage, symbolizer);
     }
     let mut result = run_stream(&config, &mut attached, stream, probe_server);
-    attached.attachment.detach();
+    detach(&config, &mut attached);
     if let (Ok(()), Some(script)) = (&result, &script) {
         result = script.borrow().fini();
     }
     match result {
         Err(e) if stream::is_broken_pipe(&e) => Ok(()),
         other => other,
+    }
+}
+
+/// Removes the hooks, in the background unless --wait-detach, and says so
+/// on a terminal (the prompt comes back before the kernel is done).
+fn detach(config: &Config, attached: &mut Attached) {
+    let attachment = std::mem::take(&mut attached.attachment);
+    let detached = crate::detach::detach(attachment, config.wait_detach);
+    if let crate::detach::Detached::Background { pid, .. } = detached {
+        if io::stderr().is_terminal() {
+            crate::say!(
+                "ipft: the kernel is removing {} hooks in the background (pid {pid}); nothing stays attached (--wait-detach waits)",
+                attached.hooks
+            );
+        }
     }
 }
 
@@ -506,6 +521,16 @@ fn run_stream(
     let mut last_sweep = Instant::now();
     let sweep_every = (config.idle_timeout / 2).max(Duration::from_millis(500));
     let mut programs_stopped = false;
+    // Busy: events came within the last idle timeout (and a second): the
+    // stream may hold packets that finish by time, and the programs wake us
+    // only every IPFT_WAKEUP_NS or once the ring fills, so look every 50 ms.
+    // Idle: sleep until the programs wake us (the first event after a quiet
+    // spell always does) or a signal comes. A perf buffer that wakes only
+    // every few events (--perf-wakeup-events) is always looked at.
+    let waiter = Waiter::new(&receiver, signals::wake_fd())?;
+    let busy_for = config.idle_timeout + Duration::from_secs(1);
+    let can_sleep = use_ringbuf || config.perf.wakeup_events == 1;
+    let mut last_busy: Option<Instant> = None;
     let result = (|| -> Result<()> {
         loop {
             let done = signals::stopped();
@@ -518,11 +543,30 @@ fn run_stream(
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            receiver.poll(Duration::from_millis(if done { 0 } else { 50 }))?;
+            let busy = last_busy.is_some_and(|t| t.elapsed() < busy_for);
+            if !done {
+                let look_every = Duration::from_millis(50);
+                waiter.wait((busy || !can_sleep).then_some(look_every))?;
+            }
+            receiver.poll(Duration::ZERO)?;
             let batch = std::mem::take(&mut sink.borrow_mut().events);
+            if !batch.is_empty() {
+                last_busy = Some(Instant::now());
+            }
             received += batch.len() as u64;
             for raw in batch {
                 stream.push(&RawRecord::Event(raw))?;
+            }
+            if !done && !busy && last_busy.is_none_or(|t| t.elapsed() >= busy_for) {
+                // Nothing to do until the next event: no counters can have
+                // moved without one, nothing waits for time in the stream.
+                if last_busy.take().is_some() {
+                    // Going idle: one last look at the counters and the map.
+                    last_check = Instant::now() - Duration::from_secs(1);
+                    last_sweep = Instant::now() - sweep_every;
+                } else {
+                    continue;
+                }
             }
             if done || last_check.elapsed() >= Duration::from_secs(1) {
                 last_check = Instant::now();

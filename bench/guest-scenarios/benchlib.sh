@@ -9,7 +9,7 @@
 # Every result is one console line, parsed by bench/guest:
 #   === BENCH backend=B tool=ipft-list round=R functions=N seconds=S
 #   === BENCH backend=B tool=minload round=R functions=N attached=A failed=F links=L attach_s=S detach_s=S [by=addrs|syms]
-#   === BENCH backend=B tool=ipft round=R functions=N hooks=H attached=A failed=F ready_s=S attach_s=S exit_s=S
+#   === BENCH backend=B tool=ipft round=R functions=N hooks=H attached=A failed=F ready_s=S attach_s=S exit_s=S gone_s=S
 #   === BENCH backend=B tool=ipft-one round=R functions=1 hooks=H ... (as ipft)
 # functions = candidates `ipft -l` listed (the list minload gets); hooks = what ipft attached or
 # tried (its "Attaching program" line: the candidates plus any free point it adds itself).
@@ -126,5 +126,5 @@ run_ipft() {
 	[ "$tool" = ipft ] || nf=1
 	echo "=== BENCH backend=$backend tool=$tool round=$r functions=$nf hooks=$((ok + bad))" \
 		"attached=$ok failed=$bad ready_s=$(kv ready_s "$line") attach_s=${attach:--}" \
-		"exit_s=$(kv exit_s "$line")"
+		"exit_s=$(kv exit_s "$line") gone_s=$(kv gone_s "$line")"
 }

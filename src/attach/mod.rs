@@ -119,6 +119,15 @@ pub struct Attachment {
 }
 
 impl Attachment {
+    pub fn is_empty(&self) -> bool {
+        self.fds.is_empty() && self.links.is_empty()
+    }
+
+    /// Descriptors that keep hooks alive.
+    pub fn fd_count(&self) -> usize {
+        self.fds.len() + self.links.len()
+    }
+
     /// Closes every link and program, many at a time (each close may wait for
     /// an RCU grace period).
     pub fn detach(self) {

@@ -8,7 +8,7 @@
 //! failed reservations are counted in the `ipft_lost` map by the programs.
 
 use std::cell::RefCell;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -64,6 +64,15 @@ impl<'a> Receiver<'a> {
         Ok(Receiver::Perf(PerfReceiver::new(map, opts, sink)?))
     }
 
+    /// The epoll descriptor that is readable when events wait.
+    fn epoll_fd(&self) -> RawFd {
+        match self {
+            Receiver::Ring(rb) => rb.epoll_fd(),
+            // SAFETY: the perf buffer is valid while self lives.
+            Receiver::Perf(p) => unsafe { libbpf_sys::perf_buffer__epoll_fd(p.pb) },
+        }
+    }
+
     /// Waits up to `timeout` for events; a signal interrupting the wait is not an error.
     pub fn poll(&self, timeout: Duration) -> Result<()> {
         let rc = match self {
@@ -91,6 +100,58 @@ impl<'a> Receiver<'a> {
                 "reading events failed: {}",
                 std::io::Error::from_raw_os_error(-rc)
             );
+        }
+        Ok(())
+    }
+}
+
+/// Sleeps until events wait, a stopping signal came ([`crate::signals::wake_fd`])
+/// or a timeout passed: with no timeout, an idle trace costs no CPU at all.
+pub struct Waiter {
+    epoll: OwnedFd,
+}
+
+impl Waiter {
+    pub fn new(receiver: &Receiver, wake: Option<BorrowedFd>) -> Result<Waiter> {
+        // SAFETY: epoll_create1 takes no pointers; the fd is checked, then owned.
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if fd < 0 {
+            bail!(
+                "cannot wait for events: epoll_create1: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        // SAFETY: a new descriptor that nothing else owns.
+        let epoll = unsafe { OwnedFd::from_raw_fd(fd) };
+        let fds = std::iter::once(receiver.epoll_fd()).chain(wake.map(|w| w.as_raw_fd()));
+        for watched in fds {
+            let mut ev = libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: 0,
+            };
+            // SAFETY: both descriptors are open; ev outlives the call.
+            if unsafe { libc::epoll_ctl(fd, libc::EPOLL_CTL_ADD, watched, &mut ev) } < 0 {
+                bail!(
+                    "cannot wait for events: epoll_ctl: {}",
+                    std::io::Error::last_os_error()
+                );
+            }
+        }
+        Ok(Waiter { epoll })
+    }
+
+    /// Returns once something is ready or `timeout` (None: no limit) passed;
+    /// a signal interrupting the wait is not an error.
+    pub fn wait(&self, timeout: Option<Duration>) -> Result<()> {
+        let ms = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as i32);
+        let mut ev = libc::epoll_event { events: 0, u64: 0 };
+        // SAFETY: one event slot, ours, for the duration of the call.
+        let rc = unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), &mut ev, 1, ms) };
+        if rc < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EINTR) {
+                bail!("waiting for events failed: {err}");
+            }
         }
         Ok(())
     }

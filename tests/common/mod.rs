@@ -467,6 +467,14 @@ impl Ipft {
         self.child.id() as i32
     }
 
+    /// Sends `sig` and waits for the exit (stdout read to its end).
+    pub fn end(mut self, sig: i32) -> std::process::ExitStatus {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+        self.stdout.take().unwrap().join().unwrap();
+        self.child.wait().unwrap()
+    }
+
     /// SIGINT, then wait; returns (stdout, stderr, exit code).
     pub fn stop(mut self) -> (String, String, i32) {
         // SAFETY: signalling our own child.

@@ -1,7 +1,8 @@
 # function_graph (fentry + fexit) on a known path: every packet's entry and exit lines balance,
 # ip_rcv and ip_output appear as calls; a module function (veth) shows its module; and nothing
-# stays attached once ipft is gone, also after SIGKILL (the kernel's list of ftrace-enabled
-# functions is empty again).
+# stays attached once ipft and its background detach helper are gone, after SIGINT, SIGTERM and
+# SIGKILL, on every function backend the kernel has, and right at exit with --wait-detach (the
+# kernel's list of ftrace-enabled functions is as before).
 . /scenarios/lib.sh
 
 backend_supported ftrace || skip "no fentry/fexit on this kernel"
@@ -26,6 +27,7 @@ awk '/^===/ { if (opened != closed) bad++; opened = 0; closed = 0; next }
 	t ~ /^ *}/ { closed++ }
 	END { if (opened != closed) bad++; exit bad ? 1 : 0 }' "$out" || { show "$out"; fail "unbalanced entry/exit in a packet"; }
 log "function_graph: $(grep -c '() {' "$out") calls in $(grep -c '^===' "$out") packets, balanced"
+wait_detached || fail "the detach helper still runs ${STOP_TIMEOUT}s after ipft exited"
 [ "$(grep -c . $enabled)" = "$base" ] || fail "$enabled still lists ipft's functions after exit"
 
 # A module function with its module name (veth is loaded by /init).
@@ -36,15 +38,36 @@ grep -q 'filtered' "$WORK/mod.err" || fail "no attach line"
 ipft -l -b ftrace --module-regex '^veth$' 2>/dev/null | awk -F'\t' '{ gsub(/ /, "", $2); print $2 }' | sort -u >"$WORK/mods"
 [ "$(cat "$WORK/mods")" = veth ] || fail "-l --module-regex veth lists modules: $(cat "$WORK/mods")"
 
-# SIGKILL leaves nothing behind either: links die with the process.
-ipft_start killed -b ftrace -m $MARK --enable-probe-server -r '^(ip_rcv|ip_output)$'
-ipft_wait_ready || fail "ipft refused: $(grep '^ipft: ' "$WORK/killed.err")"
-kill -9 $IPFT_PID
-wait $IPFT_PID
-n=0
-while [ "$(grep -c . $enabled)" != "$base" ] && [ $n -lt 60 ]; do
-	sleep 0.5
-	n=$((n + 1))
+# Every function backend, every way to end: the prompt comes back, then the helper removes every
+# hook (SIGKILL: the kernel closes the links with the process).
+for b in kprobe-multi kprobe ftrace; do
+	backend_supported $b || { log "$b: not in this kernel"; continue; }
+	for sig in INT TERM KILL; do
+		ipft_start "end-$b-$sig" -b $b -m $MARK --enable-probe-server -r '^(ip_rcv|ip_output)$'
+		ipft_wait_ready || fail "ipft -b $b refused: $(grep '^ipft: ' "$WORK/end-$b-$sig.err")"
+		[ "$(grep -c . $enabled)" -gt "$base" ] || fail "$b: nothing shows in $enabled while attached"
+		kill -$sig $IPFT_PID
+		wait $IPFT_PID
+		rc=$?
+		[ $sig = KILL ] || [ $rc = 0 ] || fail "$b: ipft exited $rc after SIG$sig"
+		wait_detached || fail "$b: the detach helper still runs ${STOP_TIMEOUT}s after SIG$sig"
+		n=0
+		while [ "$(grep -c . $enabled)" != "$base" ] && [ $n -lt 60 ]; do
+			sleep 0.5
+			n=$((n + 1))
+		done
+		[ "$(grep -c . $enabled)" = "$base" ] || fail "$b: $enabled still lists functions after SIG$sig and the helper"
+		log "$b: nothing left attached after SIG$sig (helper done ${DETACH_S}s after the exit)"
+	done
 done
-[ "$(grep -c . $enabled)" = "$base" ] || fail "$enabled still lists functions 30s after SIGKILL"
-log "nothing left attached after exit and after SIGKILL"
+
+# --wait-detach: everything is gone when ipft exits, and no helper is started.
+b=ftrace
+backend_supported $b || b=kprobe
+ipft_start waited -b $b --wait-detach -m $MARK --enable-probe-server -r '^(ip_rcv|ip_output)$'
+ipft_wait_ready || fail "ipft --wait-detach refused: $(grep '^ipft: ' "$WORK/waited.err")"
+ipft_stop
+[ $IPFT_RC = 0 ] || fail "ipft --wait-detach exited $IPFT_RC"
+[ -z "$(detach_helpers)" ] || fail "--wait-detach started a detach helper"
+[ "$(grep -c . $enabled)" = "$base" ] || fail "$enabled still lists functions right after ipft --wait-detach exited"
+log "--wait-detach: nothing attached at exit"

@@ -101,6 +101,27 @@ ipft_stop() {
 	IPFT_RC=$?
 	log "ipft ($IPFT_NAME) exited $IPFT_RC, $(($(date +%s) - t0))s after SIGINT"
 	[ $IPFT_RC -le 128 ] || fail "ipft ($IPFT_NAME) died of signal $((IPFT_RC - 128)) after SIGINT"
+	# The next step starts with every hook gone, as before background detaching.
+	wait_detached || fail "ipft ($IPFT_NAME): the detach helper still runs ${STOP_TIMEOUT}s after the exit"
+}
+
+# detach_helpers: the pids of ipft's background detach helpers (ipft --detach-helper ...).
+detach_helpers() {
+	for d in /proc/[0-9]*; do
+		tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q -- '--detach-helper' && echo "${d#/proc/}"
+	done
+}
+
+# wait_detached [SECONDS]: 0 once no detach helper runs (default STOP_TIMEOUT); sets DETACH_S.
+wait_detached() {
+	t0=$(date +%s)
+	n=0
+	while [ -n "$(detach_helpers)" ]; do
+		[ $n -lt $((${1:-$STOP_TIMEOUT} * 10)) ] || return 1
+		sleep 0.1
+		n=$((n + 1))
+	done
+	DETACH_S=$(($(date +%s) - t0))
 }
 
 # check_refusal NAME: ipft exited 1 with exactly one "ipft:" line on stderr, nothing on stdout.
