@@ -413,7 +413,9 @@ static __always_inline int ipft_forget(struct sk_buff *skb)
 {
 	__u64 key = (__u64)skb;
 
-	return ipft_track && bpf_map_delete_elem(&ipft_tracked, &key) == 0;
+	/* Every skb freed in the system comes here: a lookup takes no lock, a delete does. */
+	return ipft_track && bpf_map_lookup_elem(&ipft_tracked, &key) &&
+	       bpf_map_delete_elem(&ipft_tracked, &key) == 0;
 }
 
 /*
@@ -834,17 +836,29 @@ static __always_inline void ipft_submit(void *ctx, struct ipft_event *ev, struct
  * Finds the packet id of `skb`: its tracked id, or a new one if its mark
  * matches. Returns 0 when the skb is not traced.
  */
-static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u64 *parent,
+static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 *time, __u64 *parent,
 					    int *snapshot, int direct)
 {
 	struct ipft_tracked *t, fresh = {};
-	__u64 key = (__u64)skb, shape;
+	__u64 key = (__u64)skb, shape, now;
+	int selected = 0;
 
+	/* The clock is read only for packets that are traced: not per hit. */
 	if (!ipft_track) {
 		*snapshot = ipft_snaplen != 0;
-		return ipft_selects(skb, direct) ? key : 0;
+		if (!ipft_selects(skb, direct))
+			return 0;
+		*time = bpf_ktime_get_ns();
+		return key;
 	}
 	t = bpf_map_lookup_elem(&ipft_tracked, &key);
+	if (!t) {
+		if (!ipft_selects(skb, direct))
+			return 0;
+		selected = 1;
+	}
+	now = bpf_ktime_get_ns();
+	*time = now;
 	if (t && now - t->last_seen <= ipft_idle_ns && ipft_same_packet(t, skb, direct)) {
 		t->last_seen = now;
 		*parent = t->parent;
@@ -857,9 +871,8 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 now, __u6
 		return t->id;
 	}
 
-	if (!ipft_selects(skb, direct)) {
-		if (t)
-			bpf_map_delete_elem(&ipft_tracked, &key);
+	if (!selected && !ipft_selects(skb, direct)) {
+		bpf_map_delete_elem(&ipft_tracked, &key);
 		return 0;
 	}
 	fresh.id = ipft_new_id();
@@ -909,7 +922,6 @@ static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 
 		return 0;
 	}
 
-	now = bpf_ktime_get_ns();
 	if (ipft_pair_exits) {
 		struct ipft_call call = { bpf_get_current_pid_tgid(), (__u64)skb, probe };
 		struct ipft_call_packet *pkt, fresh;
@@ -921,8 +933,9 @@ static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 
 			id = pkt->id;
 			parent = pkt->parent;
 			bpf_map_delete_elem(&ipft_calls, &call);
+			now = bpf_ktime_get_ns();
 		} else {
-			id = ipft_packet_id(skb, now, &parent, &snapshot, direct);
+			id = ipft_packet_id(skb, &now, &parent, &snapshot, direct);
 			if (!id)
 				return 0;
 			fresh.id = id;
@@ -930,7 +943,7 @@ static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 
 			bpf_map_update_elem(&ipft_calls, &call, &fresh, BPF_ANY);
 		}
 	} else {
-		id = ipft_packet_id(skb, now, &parent, &snapshot, direct);
+		id = ipft_packet_id(skb, &now, &parent, &snapshot, direct);
 		if (!id)
 			return 0;
 	}

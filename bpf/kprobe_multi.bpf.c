@@ -1,25 +1,48 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * kprobe-multi backend (5.18+): one program and one link per skb argument
- * position covering every function with the skb there. The link carries one
- * cookie per function, its probe id, so events need no address lookup.
+ * kprobe-multi backend (5.18+): one program and one link for every traced
+ * function. The link carries one cookie per function: its probe word in the
+ * low 32 bits, the skb's argument position above, so events need no address
+ * lookup and one link serves every position.
  */
 #include "ipft_body.bpf.h"
 #include "ipft_regs.bpf.h"
 
-#define IPFT_KPROBE_MULTI(pos, reg)                                                \
-	SEC("kprobe.multi/ipft_kmulti" #pos)                                       \
-	int ipft_kmulti##pos(struct pt_regs *ctx)                                  \
-	{                                                                          \
-		return ipft_trace(ctx, (struct sk_buff *)reg(ctx),                 \
-				  bpf_get_attach_cookie(ctx), 0);                  \
-	}
+/*
+ * A pt_regs argument by its constant offset. One asm per case: compiled
+ * from C, the cases' loads merge into one at a computed offset, which the
+ * verifier refuses for the context.
+ */
+#define IPFT_REG_LOAD(dst, ctx, field)                                            \
+	asm volatile("%0 = *(u64 *)(%1 + %2)"                                     \
+		     : "=r"(dst)                                                  \
+		     : "r"(ctx), "i"(__builtin_offsetof(struct pt_regs, field)))
 
-IPFT_KPROBE_MULTI(0, PT_REGS_PARM1)
-IPFT_KPROBE_MULTI(1, PT_REGS_PARM2)
-IPFT_KPROBE_MULTI(2, PT_REGS_PARM3)
-IPFT_KPROBE_MULTI(3, PT_REGS_PARM4)
-IPFT_KPROBE_MULTI(4, PT_REGS_PARM5)
+SEC("kprobe.multi/ipft_kmulti")
+int ipft_kmulti(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	struct sk_buff *skb;
+
+	switch (cookie >> 32) {
+	case 0:
+		IPFT_REG_LOAD(skb, ctx, di);
+		break;
+	case 1:
+		IPFT_REG_LOAD(skb, ctx, si);
+		break;
+	case 2:
+		IPFT_REG_LOAD(skb, ctx, dx);
+		break;
+	case 3:
+		IPFT_REG_LOAD(skb, ctx, cx);
+		break;
+	default:
+		IPFT_REG_LOAD(skb, ctx, r8);
+		break;
+	}
+	return ipft_trace(ctx, skb, (__u32)cookie, 0);
+}
 
 /* Clone points (see ipft_clone_enter): the skb is the first argument. */
 SEC("kprobe.multi/ipft_clone_entry")

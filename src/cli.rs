@@ -17,7 +17,7 @@ use crate::event::fields::FieldSet;
 pub enum BackendKind {
     /// One kprobe per function (perf_event links)
     Kprobe,
-    /// One kprobe-multi link per skb position (Linux 5.18+)
+    /// One kprobe-multi link for every function (Linux 5.18+)
     #[value(name = "kprobe-multi")]
     KprobeMulti,
     /// fentry/fexit trampolines, one program per function (Linux 5.5+)

@@ -56,7 +56,7 @@ bench_backend() {
 		awk '{ print $1, $2, $3 }' "$WORK/list.out" >"$WORK/funcs.txt"
 		if [ $r = 1 ]; then
 			log "$n candidates; by module: $(awk '{ print $2 }' "$WORK/funcs.txt" | sort | uniq -c | tr -s ' \n' ' ')"
-			# ipft's kprobe-multi makes one link per skb position (minload: one in all).
+			# Both make one kprobe-multi link for all functions; ipft reads the skb position from the cookie.
 			log "by skb position: $(awk '{ print $4 }' "$WORK/list.out" | sort | uniq -c | tr -s ' \n' ' ')"
 			dups=$(awk '{ print $1 }' "$WORK/funcs.txt" | sort | uniq -d | head -n 5 | tr '\n' ' ')
 			[ -z "$dups" ] || log "names listed twice: $dups"

@@ -1,8 +1,9 @@
 //! # kprobe-multi backend
 //!
-//! One link per skb register position covering every function with the skb
-//! there (Linux 5.18+): attaching and detaching thousands of functions takes
-//! well under a second. Each function's probe id rides along as its cookie.
+//! One program and one link for every traced function (Linux 5.18+):
+//! attaching and detaching thousands of functions takes well under a second.
+//! Each function's probe word rides along as its cookie, with the skb's
+//! argument position in the upper half.
 //! The kernel refuses a whole link for one bad address (ESRCH and friends),
 //! so a refused batch is split in halves until the offenders are isolated
 //! and dropped; errors that are not about one function fail the batch.
@@ -13,12 +14,8 @@ use anyhow::Result;
 use libbpf_rs::{Object, OpenObject};
 
 use super::clone::{self, errno_msg};
-use super::{
-    enable_clone_programs, enable_templates, Attachment, Backend, Probe, Progress, CLONE_ENTRY,
-    CLONE_EXIT,
-};
+use super::{enable_clone_programs, Attachment, Backend, Probe, Progress, CLONE_ENTRY, CLONE_EXIT};
 use crate::cli::BackendKind;
-use crate::discover::btf::MAX_REG_ARGS;
 use crate::discover::ArgAccess;
 use crate::load::embedded;
 
@@ -70,7 +67,14 @@ pub fn probe(kprobes: &Result<(), String>, symbol: Option<&str>) -> Result<(), S
 
 pub struct KprobeMulti;
 
-const PREFIX: &str = "ipft_kmulti";
+/// The program of every traced function (`bpf/kprobe_multi.bpf.c`).
+const PROGRAM: &str = "ipft_kmulti";
+
+/// A probe's cookie: its probe word, and the skb's position above (what
+/// `ipft_kmulti` switches on).
+fn cookie(probe: &Probe) -> u64 {
+    probe.word as u64 | (probe.target.skb.pos as u64) << 32
+}
 
 /// Creates one kprobe-multi link (`flags`: `BPF_F_KPROBE_MULTI_RETURN` for
 /// return probes); `Err(errno)` on failure.
@@ -121,7 +125,7 @@ fn attach_batch(
     progress: &Progress,
 ) {
     let addrs: Vec<u64> = batch.iter().map(|p| p.target.addr).collect();
-    let cookies: Vec<u64> = batch.iter().map(|p| p.word as u64).collect();
+    let cookies: Vec<u64> = batch.iter().map(cookie).collect();
     match link(prog, &addrs, &cookies, flags) {
         Ok(fd) => {
             att.fds.push(fd);
@@ -152,7 +156,9 @@ impl Backend for KprobeMulti {
     }
 
     fn prepare(&self, open: &mut OpenObject, probes: &[Probe], clones: &[Probe]) -> Result<()> {
-        enable_templates(open, probes, PREFIX);
+        if let Some(mut prog) = open.progs_mut().find(|p| p.name() == PROGRAM) {
+            prog.set_autoload(!probes.is_empty());
+        }
         enable_clone_programs(open, clones);
         Ok(())
     }
@@ -184,26 +190,20 @@ impl Backend for KprobeMulti {
 
     fn attach(&self, obj: &mut Object, probes: &[Probe], progress: &Progress) -> Attachment {
         let mut att = Attachment::default();
-        for pos in 0..MAX_REG_ARGS {
-            let batch: Vec<Probe> = probes
-                .iter()
-                .filter(|p| p.target.skb.pos == pos)
-                .cloned()
-                .collect();
-            if batch.is_empty() {
-                continue;
-            }
-            let name = format!("{PREFIX}{pos}");
-            let Some(prog) = obj.progs().find(|p| p.name() == name.as_str()) else {
-                for p in batch {
-                    progress.record(&p, false);
-                    att.failures
-                        .push((p.target.name.clone(), format!("program {name} not loaded")));
-                }
-                continue;
-            };
-            attach_batch(prog.as_fd(), &batch, 0, &mut att, progress);
+        if probes.is_empty() {
+            return att;
         }
+        let Some(prog) = obj.progs().find(|p| p.name() == PROGRAM) else {
+            for p in probes {
+                progress.record(p, false);
+                att.failures.push((
+                    p.target.name.clone(),
+                    format!("program {PROGRAM} not loaded"),
+                ));
+            }
+            return att;
+        };
+        attach_batch(prog.as_fd(), probes, 0, &mut att, progress);
         att
     }
 }

@@ -11,7 +11,7 @@ pub const NULL_MODULE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/null_mo
 /// kprobe programs, one per skb register (`bpf/kprobe.bpf.c`).
 pub const KPROBE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kprobe.bpf.o"));
 
-/// kprobe-multi programs, one per skb register (`bpf/kprobe_multi.bpf.c`).
+/// The kprobe-multi program, one for every skb position (`bpf/kprobe_multi.bpf.c`).
 pub const KPROBE_MULTI: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kprobe_multi.bpf.o"));
 
 /// fentry/fexit templates, one per skb argument slot (`bpf/fentry.bpf.c`).
