@@ -12,6 +12,8 @@
 //   minload time OUTFILE CMD ARGS...              run CMD (stdout to OUTFILE), print
 //       "elapsed_s=X rc=N"
 //
+// With MINLOAD_HOLD set in the environment, the links stay until SIGINT (for packet rates).
+//
 // FUNCLIST has one function per line: "name [module [address]]" (no module or "vmlinux" = core
 // kernel; the address, hex as `ipft -l` prints it, is used by kprobe-multi only).
 // The session/time helpers exist because the guest has only busybox, whose date has no
@@ -624,6 +626,13 @@ static int timed(int argc, char **argv)
 	return rc != 0;
 }
 
+static volatile sig_atomic_t hold_stop;
+static void on_hold_signal(int sig)
+{
+	(void)sig;
+	hold_stop = 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit rl = { 1 << 16, 1 << 16 };
@@ -658,6 +667,14 @@ int main(int argc, char **argv)
 	else
 		die("unknown backend %s (kprobe-multi, kprobe or fentry)", argv[1]);
 	t1 = now();
+	if (getenv("MINLOAD_HOLD")) {
+		/* Stay attached until SIGINT (bench/guest measures packet rates meanwhile). */
+		struct sigaction sa = { .sa_handler = on_hold_signal };
+		sigaction(SIGINT, &sa, NULL);
+		fprintf(stderr, "minload: holding %d links until SIGINT\n", links);
+		while (!hold_stop)
+			pause();
+	}
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	t2 = now();

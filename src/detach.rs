@@ -101,6 +101,25 @@ fn hand_over(attachment: &Attachment) -> Result<u32> {
     Ok(child.id())
 }
 
+/// Closes every descriptor above stdio that is not in `keep` (sorted): ipft
+/// may have inherited some without close-on-exec (a parent's pipe), and
+/// holding one would keep its reader waiting for the teardown.
+fn close_others(keep: &[RawFd]) {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let open: Vec<RawFd> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in open {
+        if fd > 2 && keep.binary_search(&fd).is_err() {
+            // SAFETY: not one of the hooks; the directory's own descriptor is
+            // closed already (read_dir finished), so this closes a stray.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
 /// The helper's whole life: close the descriptors named in `list` (the
 /// argument after [`HELPER_ARG`]), many at a time, and return.
 pub fn helper(list: &str) -> std::process::ExitCode {
@@ -113,6 +132,7 @@ pub fn helper(list: &str) -> std::process::ExitCode {
     }
     numbers.sort_unstable();
     numbers.dedup();
+    close_others(&numbers);
     let fds = numbers
         .into_iter()
         // SAFETY: F_GETFD only asks whether `fd` is open.

@@ -1,0 +1,83 @@
+# Steady state with kprobe-multi on every candidate (or $KMULTI_REGEX's subset): ipft's CPU while
+# attached and idle, its RSS, and UDP packets per second over loopback (64-byte datagrams,
+# bench/flood.c) with no tracer, with minload's empty programs on the same functions, with ipft
+# and a mark that never matches, and with ipft and every packet matching (JSON to a file).
+# Each round measures in that order. Results:
+#   === BENCH backend=kprobe-multi tool=steady round=R idle_s=S idle_ticks=T rss_kb=K
+#   === BENCH backend=kprobe-multi tool=pps round=R none=N empty=E never=V every=A every_lost=L
+. /scenarios/benchlib.sh
+
+backend=kprobe-multi
+regex=$KMULTI_REGEX
+grep -q '^CONFIG_FPROBE=y' /etc/kernel-config 2>/dev/null || skip "no kprobe-multi in this kernel"
+line=$(timed "$WORK/list.out" ipft -l 2>"$WORK/list.err") || fail "ipft -l -b $backend failed: $line"
+awk '{ print $1, $2, $3 }' "$WORK/list.out" >"$WORK/funcs.txt"
+n=$(grep -c . "$WORK/funcs.txt")
+hz=100 # USER_HZ: /proc/PID/stat counts CPU time in 1/100 s
+
+# wait_line FILE TEXT PID: until FILE has TEXT (or PID died: fail).
+wait_line() {
+	i=0
+	until grep -q "$2" "$1" 2>/dev/null; do
+		kill -0 "$3" 2>/dev/null || fail "$(head -n 5 "$1" | tr '\n' ' ')"
+		[ $i -lt 3000 ] || fail "no '$2' in $1 after 300 s"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# pps MARK: datagrams per second received over loopback while flooding for $PPS_SECS.
+pps() {
+	flood recv 9000 "$PPS_SECS" >"$WORK/rx" &
+	rx=$!
+	sleep 0.2
+	flood send 127.0.0.1 9000 64 "$PPS_SECS" "$1" >/dev/null
+	wait $rx
+	cut -d' ' -f1 <"$WORK/rx"
+}
+
+# ipft_up ARGS...: ipft -b kprobe-multi ARGS in the background until "Trace ready!" ($ipft).
+ipft_up() {
+	if [ -n "$regex" ]; then
+		ipft -b $backend -r "$regex" "$@" >"$WORK/ipft.out" 2>"$WORK/ipft.err" &
+	else
+		ipft -b $backend "$@" >"$WORK/ipft.out" 2>"$WORK/ipft.err" &
+	fi
+	ipft=$!
+	wait_line "$WORK/ipft.err" 'Trace ready!' $ipft
+}
+ipft_down() {
+	kill -INT $ipft
+	wait $ipft || fail "ipft exited $? after SIGINT"
+}
+
+ip link set lo up
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	# Idle: attached, no packet marked for it.
+	ipft_up -m $MARK -o json
+	t0=$(ticks $ipft)
+	sleep "$IDLE_SECS"
+	t1=$(ticks $ipft)
+	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$ipft/status")
+	echo "=== BENCH backend=$backend tool=steady round=$r functions=$n idle_s=$IDLE_SECS idle_ticks=$((t1 - t0)) rss_kb=$rss hz=$hz"
+	never=$(pps 0)
+	ipft_down
+
+	none=$(pps 0)
+	MINLOAD_HOLD=1 minload kprobe-multi "$WORK/funcs.txt" >/dev/null 2>"$WORK/minload.err" &
+	ml=$!
+	wait_line "$WORK/minload.err" 'holding' $ml
+	empty=$(pps 0)
+	kill -INT $ml
+	wait $ml
+
+	ipft_up -m 0x1 -o json
+	every=$(pps 0x1)
+	ipft_down
+	lost=$(sed -n 's/^Lost \([0-9]*\) events.*/\1/p' "$WORK/ipft.err" | head -n1)
+	events=$(grep -c '"packet_id"' "$WORK/ipft.out" || true)
+	echo "=== BENCH backend=$backend tool=pps round=$r functions=$n none=$none empty=$empty never=$never every=$every every_events=$events every_lost=${lost:-0}"
+	r=$((r + 1))
+done
