@@ -130,6 +130,63 @@ struct {
 } ipft_tracked SEC(".maps");
 
 /*
+ * A counting filter in front of ipft_tracked: a slot per group of skb
+ * addresses, raised before every entry is written and lowered after an
+ * entry is deleted, so a slot at zero proves that no skb of its group is
+ * followed. Most hits are skbs that are not followed (every skb the kernel
+ * frees comes to the free points; a mark that never matches follows none),
+ * and a load from this array costs far less than a hash lookup. A slot may
+ * stay above its entries (an entry replaced, or swept by userspace): that
+ * only costs a lookup. In its own section: userspace rewrites .bss.
+ */
+#define IPFT_TRACK_SLOTS 4096
+__u32 ipft_track_slots[IPFT_TRACK_SLOTS] SEC(".data.ipft_slots");
+
+static __always_inline __u32 *ipft_slot(__u64 key)
+{
+	/* skbs are at least 256-byte aligned slab objects. */
+	return &ipft_track_slots[((key >> 8) ^ (key >> 20)) & (IPFT_TRACK_SLOTS - 1)];
+}
+
+/*
+ * The skb's address as a plain number. A BTF-typed skb (tp_btf, fentry) is
+ * a pointer to the verifier, which refuses shifting it: copied through a
+ * helper, it is a number again. Only for writes and deletes, which are rare.
+ */
+static __always_inline __u64 ipft_number(__u64 key)
+{
+	__u64 copy = key;
+
+	bpf_probe_read_kernel(&key, sizeof(key), &copy);
+	return key;
+}
+
+/*
+ * False only if `key` is certainly not followed. A BTF-typed skb (`direct`)
+ * skips the filter: the lookup costs no more than the copy would.
+ */
+static __always_inline int ipft_maybe_tracked(__u64 key, int direct)
+{
+	return direct || *ipft_slot(key) != 0;
+}
+
+/* Writes `value` for `key` (new or replacing): 0 on success. */
+static __always_inline long ipft_track_put(__u64 key, void *value)
+{
+	__sync_fetch_and_add(ipft_slot(ipft_number(key)), 1);
+	return bpf_map_update_elem(&ipft_tracked, &key, value, BPF_ANY);
+}
+
+/* Deletes `key`'s entry: true if there was one. */
+static __always_inline int ipft_track_del(__u64 key)
+{
+	if (bpf_map_delete_elem(&ipft_tracked, &key) != 0)
+		return 0;
+	__sync_fetch_and_add(ipft_slot(ipft_number(key)), -1);
+	return 1;
+}
+
+/*
  * Where the skb struct can be recycled without any hook seeing it (the
  * tracepoint backend: the NAPI skb cache, deferred frees), the data buffer
  * is often recycled with it, at the same address. So the tracepoint backend
@@ -409,13 +466,13 @@ static __always_inline __u64 ipft_new_id(void)
 }
 
 /* Stops tracking `skb`; true if it was tracked. */
-static __always_inline int ipft_forget(struct sk_buff *skb)
+static __always_inline int ipft_forget(struct sk_buff *skb, int direct)
 {
 	__u64 key = (__u64)skb;
 
 	/* Every skb freed in the system comes here: a lookup takes no lock, a delete does. */
-	return ipft_track && bpf_map_lookup_elem(&ipft_tracked, &key) &&
-	       bpf_map_delete_elem(&ipft_tracked, &key) == 0;
+	return ipft_track && ipft_maybe_tracked(key, direct) && bpf_map_lookup_elem(&ipft_tracked, &key) &&
+	       ipft_track_del(key);
 }
 
 /*
@@ -529,7 +586,7 @@ static __always_inline void ipft_clone_return(__u64 ret)
 				fresh.parent = src.id;
 				fresh.last_seen = now;
 				fresh.head = (__u64)BPF_CORE_READ(skb, head);
-				if (bpf_map_update_elem(&ipft_tracked, &key, &fresh, BPF_ANY) != 0)
+				if (ipft_track_put(key, &fresh) != 0)
 					ipft_count(IPFT_COUNT_TRACK_FULL);
 			}
 		}
@@ -851,7 +908,7 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 *time, __
 		*time = bpf_ktime_get_ns();
 		return key;
 	}
-	t = bpf_map_lookup_elem(&ipft_tracked, &key);
+	t = ipft_maybe_tracked(key, direct) ? bpf_map_lookup_elem(&ipft_tracked, &key) : NULL;
 	if (!t) {
 		if (!ipft_selects(skb, direct))
 			return 0;
@@ -872,7 +929,7 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 *time, __
 	}
 
 	if (!selected && !ipft_selects(skb, direct)) {
-		bpf_map_delete_elem(&ipft_tracked, &key);
+		ipft_track_del(key);
 		return 0;
 	}
 	fresh.id = ipft_new_id();
@@ -883,7 +940,7 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 *time, __
 		fresh.shape = ipft_shape(skb, direct);
 		*snapshot = 1;
 	}
-	if (bpf_map_update_elem(&ipft_tracked, &key, &fresh, BPF_ANY) != 0)
+	if (ipft_track_put(key, &fresh) != 0)
 		ipft_count(IPFT_COUNT_TRACK_FULL);
 	return fresh.id;
 }
@@ -907,7 +964,7 @@ static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 
 
 	if (probe & IPFT_PROBE_SILENT) {
 		/* A free point outside the traced hooks: end the packet quietly. */
-		if (!(probe & IPFT_PROBE_FORGET) || !ipft_forget(skb))
+		if (!(probe & IPFT_PROBE_FORGET) || !ipft_forget(skb, direct))
 			return 0;
 		__builtin_memset(&ev, 0, sizeof(ev));
 		ev.packet_id = (__u64)skb; /* userspace ends the packet by its skb */
@@ -965,7 +1022,7 @@ static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 
 	}
 
 	if (module(ctx, skb, ev.data) == 0) {
-		if ((probe & IPFT_PROBE_FORGET) && ipft_forget(skb))
+		if ((probe & IPFT_PROBE_FORGET) && ipft_forget(skb, direct))
 			ev.flags |= IPFT_EVENT_END;
 		if (ipft_meta_on) {
 			__builtin_memset(&meta, 0, sizeof(meta));
@@ -980,7 +1037,7 @@ static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 
 		if (!snapshot || !ipft_submit_snapshot(ctx, &ev, &meta, skb))
 			ipft_submit(ctx, &ev, &meta);
 	} else if (probe & IPFT_PROBE_FORGET) {
-		ipft_forget(skb);
+		ipft_forget(skb, direct);
 	}
 	return 0;
 }

@@ -44,7 +44,7 @@ int ipft_slab_free(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!ipft_track)
 		return 0;
-	if (bpf_map_lookup_elem(&ipft_tracked, &key))
+	if (ipft_maybe_tracked(key, 0) && bpf_map_lookup_elem(&ipft_tracked, &key))
 		ipft_trace(ctx, skb, IPFT_PROBE_SILENT | IPFT_PROBE_FORGET, 0);
 	/*
 	 * A fast clone (struct sk_buff_fclones: TCP's transmit clones) is freed
@@ -53,7 +53,7 @@ int ipft_slab_free(struct bpf_raw_tracepoint_args *ctx)
 	 * of the same object, never another skb.
 	 */
 	clone = key + bpf_core_type_size(struct sk_buff);
-	if (bpf_map_lookup_elem(&ipft_tracked, &clone))
+	if (ipft_maybe_tracked(clone, 0) && bpf_map_lookup_elem(&ipft_tracked, &clone))
 		ipft_trace(ctx, (struct sk_buff *)clone, IPFT_PROBE_SILENT | IPFT_PROBE_FORGET, 0);
 	/* Small skb data buffers have their own slab (skb_small_head_cache). */
 	ipft_head_freed(key);
