@@ -28,8 +28,8 @@ pub const HELPER_ARG: &str = "--detach-helper";
 pub enum Detached {
     /// The kernel has removed every hook.
     Done,
-    /// A helper removes them: its pid, and how many descriptors it holds.
-    Background { pid: u32, fds: usize },
+    /// A helper removes them: its pid.
+    Background { pid: u32 },
 }
 
 /// Detaches `attachment`: in a helper unless `wait`, or if the helper cannot
@@ -45,7 +45,7 @@ pub fn detach(attachment: Attachment, wait: bool) -> Detached {
             // Our copies only: the helper holds every hook.
             drop(attachment);
             log::debug!("detaching {fds} descriptors in the background: helper pid {pid}");
-            Detached::Background { pid, fds }
+            Detached::Background { pid }
         }
         Err(e) => {
             log::debug!("detaching here: {e:#}");

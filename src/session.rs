@@ -473,7 +473,7 @@ pub fn trace(config: Config, mut plan: Plan) -> Result<()> {
 fn detach(config: &Config, attached: &mut Attached) {
     let attachment = std::mem::take(&mut attached.attachment);
     let detached = crate::detach::detach(attachment, config.wait_detach);
-    if let crate::detach::Detached::Background { pid, .. } = detached {
+    if let crate::detach::Detached::Background { pid } = detached {
         if io::stderr().is_terminal() {
             crate::say!(
                 "ipft: the kernel is removing {} hooks in the background (pid {pid}); nothing stays attached (--wait-detach waits)",
@@ -550,25 +550,22 @@ fn run_stream(
             }
             receiver.poll(Duration::ZERO)?;
             let batch = std::mem::take(&mut sink.borrow_mut().events);
-            if !batch.is_empty() {
+            let got_events = !batch.is_empty();
+            if got_events {
                 last_busy = Some(Instant::now());
             }
             received += batch.len() as u64;
             for raw in batch {
                 stream.push(&RawRecord::Event(raw))?;
             }
-            if !done && !busy && last_busy.is_none_or(|t| t.elapsed() >= busy_for) {
-                // Nothing to do until the next event: no counters can have
-                // moved without one, nothing waits for time in the stream.
-                if last_busy.take().is_some() {
-                    // Going idle: one last look at the counters and the map.
-                    last_check = Instant::now() - Duration::from_secs(1);
-                    last_sweep = Instant::now() - sweep_every;
-                } else {
-                    continue;
-                }
+            // Going idle: one last look at the counters and the map, then
+            // nothing until the next event (no counter moves without one,
+            // nothing in the stream waits for time).
+            let going_idle = !done && !busy && !got_events && last_busy.take().is_some();
+            if !done && !busy && !got_events && !going_idle {
+                continue;
             }
-            if done || last_check.elapsed() >= Duration::from_secs(1) {
+            if done || going_idle || last_check.elapsed() >= Duration::from_secs(1) {
                 last_check = Instant::now();
                 // The programs count what the buffer refused, on either transport
                 // (perf's own PERF_RECORD_LOST counts the same events, late).
@@ -592,7 +589,7 @@ fn run_stream(
             }
             let now = monotonic_ns();
             stream.push(&RawRecord::Tick { now })?;
-            if config.track && last_sweep.elapsed() >= sweep_every {
+            if config.track && (going_idle || last_sweep.elapsed() >= sweep_every) {
                 last_sweep = Instant::now();
                 let swept = sweep_tracked(&tracked, now, idle_ns);
                 if swept > 0 {
