@@ -18,10 +18,32 @@
 		     : "=r"(dst)                                                  \
 		     : "r"(ctx), "i"(__builtin_offsetof(struct pt_regs, field)))
 
+/*
+ * The cookies again, by function address, filled by userspace before load:
+ * the kernel finds a cookie by a binary search over every address of the
+ * link, with an indirect call per step, on every hit of every function. A
+ * function whose slot another took first (or an address the table does not
+ * know) still gets its cookie from the kernel.
+ */
+#define IPFT_KMULTI_SLOTS 8192
+struct ipft_kmulti_slot {
+	__u64 ip;
+	__u64 cookie;
+};
+struct ipft_kmulti_slot ipft_kmulti_cookies[IPFT_KMULTI_SLOTS] SEC(".data.kmulti");
+
+/* Mirrored by `cookie_slot` in src/attach/kprobe_multi.rs. */
+static __always_inline __u32 ipft_kmulti_slot_of(__u64 ip)
+{
+	return ((ip >> 4) ^ (ip >> 17)) & (IPFT_KMULTI_SLOTS - 1);
+}
+
 SEC("kprobe.multi/ipft_kmulti")
 int ipft_kmulti(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 ip = bpf_get_func_ip(ctx);
+	struct ipft_kmulti_slot *slot = &ipft_kmulti_cookies[ipft_kmulti_slot_of(ip)];
+	__u64 cookie = slot->ip == ip ? slot->cookie : bpf_get_attach_cookie(ctx);
 	struct sk_buff *skb;
 
 	switch (cookie >> 32) {

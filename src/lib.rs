@@ -16,6 +16,7 @@ pub mod filter;
 pub mod load;
 pub mod logger;
 pub mod man;
+pub mod memory;
 pub mod output;
 pub mod plan;
 pub mod preflight;

@@ -86,9 +86,15 @@ impl Plan {
             discovery.tracepoints.len(),
             started.elapsed().as_secs_f64()
         );
+        let probing = Instant::now();
         let features = Features::probe(&discovery);
-        log::debug!("kernel features: {features:?}");
         let (kind, note) = attach::select(config.backend, config.tracer, &features)?;
+        // Probes the chosen backend if the choice did not (-b).
+        features.unavailable(kind);
+        log::debug!(
+            "kernel features (probed in {:.3}s): {features:?}",
+            probing.elapsed().as_secs_f64()
+        );
         let access = attach::access(kind);
         let (mut targets, filtered) = attach::filter_targets(
             &discovery,

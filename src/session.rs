@@ -250,6 +250,7 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
     if !load_config.atomic_ids {
         log::debug!("packet ids: no atomic fetch-and-add (Linux 5.12+), nested programs on one CPU could in theory share an id");
     }
+    let loading = Instant::now();
     let mut obj = load::load(&linked, &load_config, |open| {
         backend.prepare(open, &probes, &clones)?;
         if let Some(mut prog) = open.progs_mut().find(|p| p.name() == DROP_PROGRAM) {
@@ -258,6 +259,10 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
         Ok(())
     })?;
 
+    log::debug!(
+        "took {:.3} seconds to load the programs",
+        loading.elapsed().as_secs_f64()
+    );
     let attach_start = Instant::now();
     let silent = probes
         .iter()
@@ -509,6 +514,7 @@ fn run_stream(
     } else {
         Receiver::perf(&events_map, &config.perf, sink.clone())?
     };
+    crate::memory::release_startup();
     crate::say!("Trace ready!");
     let ready_at = Instant::now();
     if let Some(server) = probe_server {

@@ -76,6 +76,34 @@ fn cookie(probe: &Probe) -> u64 {
     probe.word as u64 | (probe.target.skb.pos as u64) << 32
 }
 
+/// The BPF side's copy of the cookies by address (`ipft_kmulti_cookies`).
+const COOKIE_SECTION: &str = ".data.kmulti";
+const COOKIE_SLOTS: usize = 8192;
+
+/// Mirrors `ipft_kmulti_slot_of` in `bpf/kprobe_multi.bpf.c`.
+fn cookie_slot(addr: u64) -> usize {
+    (((addr >> 4) ^ (addr >> 17)) as usize) & (COOKIE_SLOTS - 1)
+}
+
+/// Fills the cookie table: (address, cookie) pairs, 16 bytes per slot; the
+/// first probe in a slot keeps it, the others are found by the kernel.
+fn fill_cookie_table(table: &mut [u8], probes: &[Probe]) -> usize {
+    let mut filled = 0;
+    for probe in probes {
+        let at = cookie_slot(probe.target.addr) * 16;
+        let Some(slot) = table.get_mut(at..at + 16) else {
+            continue;
+        };
+        if probe.target.addr == 0 || slot[..8] != [0; 8] {
+            continue;
+        }
+        slot[..8].copy_from_slice(&probe.target.addr.to_ne_bytes());
+        slot[8..].copy_from_slice(&cookie(probe).to_ne_bytes());
+        filled += 1;
+    }
+    filled
+}
+
 /// Creates one kprobe-multi link (`flags`: `BPF_F_KPROBE_MULTI_RETURN` for
 /// return probes); `Err(errno)` on failure.
 fn link(prog: BorrowedFd, addrs: &[u64], cookies: &[u64], flags: u32) -> Result<OwnedFd, i32> {
@@ -159,6 +187,18 @@ impl Backend for KprobeMulti {
         if let Some(mut prog) = open.progs_mut().find(|p| p.name() == PROGRAM) {
             prog.set_autoload(!probes.is_empty());
         }
+        if let Some(mut map) = open
+            .maps_mut()
+            .find(|m| m.name().to_string_lossy().ends_with(COOKIE_SECTION))
+        {
+            if let Some(table) = map.initial_value_mut() {
+                let filled = fill_cookie_table(table, probes);
+                log::debug!(
+                    "{filled} of {} kprobe-multi cookies found by address in the programs",
+                    probes.len()
+                );
+            }
+        }
         enable_clone_programs(open, clones);
         Ok(())
     }
@@ -205,5 +245,61 @@ impl Backend for KprobeMulti {
         };
         attach_batch(prog.as_fd(), probes, 0, &mut att, progress);
         att
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discover::{btf::SkbArg, TargetKind};
+
+    fn probe(addr: u64, pos: u32, word: u32) -> Probe {
+        Probe {
+            target: crate::discover::Target {
+                kind: TargetKind::Function,
+                name: format!("f{addr:x}"),
+                module: "vmlinux".into(),
+                addr,
+                btf_id: 1,
+                btf_obj: None,
+                skb: SkbArg {
+                    pos,
+                    in_register: true,
+                    trampoline_ok: true,
+                },
+                returns_skb: false,
+            },
+            word,
+        }
+    }
+
+    fn slot_at(table: &[u8], addr: u64) -> (u64, u64) {
+        let at = cookie_slot(addr) * 16;
+        let word = |i: usize| u64::from_ne_bytes(table[i..i + 8].try_into().unwrap());
+        (word(at), word(at + 8))
+    }
+
+    #[test]
+    fn the_cookie_table_keeps_the_first_probe_of_a_slot() {
+        let mut table = vec![0u8; COOKIE_SLOTS * 16];
+        let a = 0xffff_ffff_8100_0010;
+        // Same slot as `a`: bit 30 is above both shifted windows the hash reads.
+        let b = a + (1 << 30);
+        assert_eq!(
+            cookie_slot(a),
+            cookie_slot(b),
+            "test addresses must collide"
+        );
+        let c = a + 0x40;
+        let probes = [
+            probe(a, 0, 7),
+            probe(b, 2, 8),
+            probe(c, 3, 9),
+            probe(0, 1, 10),
+        ];
+        assert_eq!(fill_cookie_table(&mut table, &probes), 2);
+        assert_eq!(slot_at(&table, a), (a, 7));
+        assert_eq!(slot_at(&table, c), (c, 9 | 3 << 32));
+        assert_eq!(slot_at(&table, 0), (0, 0), "no address, no entry");
     }
 }

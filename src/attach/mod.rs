@@ -11,6 +11,7 @@ pub mod kprobe;
 pub mod kprobe_multi;
 pub mod tracepoint;
 
+use std::cell::OnceCell;
 use std::io::IsTerminal;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -412,13 +413,16 @@ fn probe_atomic_fetch() -> bool {
     clone::load(&target, &insns, false).is_ok()
 }
 
-/// What the running kernel accepts, probed once with tiny programs (never
-/// guessed from the kernel version); each probe lives with its backend.
-#[derive(Debug)]
+/// What the running kernel accepts, probed with tiny programs (never guessed
+/// from the kernel version); each probe lives with its backend. A backend is
+/// probed when it is first asked about, so a run pays only for the backends
+/// it considers (the kprobe-multi probe attaches and detaches a link).
 pub struct Features {
-    pub kprobe: Result<(), String>,
-    pub kprobe_multi: Result<(), String>,
-    pub fentry: Result<(), String>,
+    /// A traceable vmlinux skb function (name, BTF id) for the probes.
+    vmlinux_func: Option<(String, u32)>,
+    kprobe: OnceCell<Result<(), String>>,
+    kprobe_multi: OnceCell<Result<(), String>>,
+    fentry: OnceCell<Result<(), String>>,
     pub ringbuf: bool,
     /// BPF_ATOMIC with BPF_FETCH (Linux 5.12+): packet ids safe under nesting.
     pub atomic_fetch: bool,
@@ -426,28 +430,64 @@ pub struct Features {
 
 impl Features {
     pub fn probe(discovery: &Discovery) -> Features {
-        let vmlinux_func = discovery.functions.iter().find(|t| t.btf_obj.is_none());
-        let kprobe = kprobe::probe();
-        let kprobe_multi = kprobe_multi::probe(&kprobe, vmlinux_func.map(|f| f.name.as_str()));
-        let fentry = fentry::probe(vmlinux_func.map(|f| f.btf_id));
         Features {
-            kprobe,
-            kprobe_multi,
-            fentry,
+            vmlinux_func: discovery
+                .functions
+                .iter()
+                .find(|t| t.btf_obj.is_none())
+                .map(|f| (f.name.clone(), f.btf_id)),
+            kprobe: OnceCell::new(),
+            kprobe_multi: OnceCell::new(),
+            fentry: OnceCell::new(),
             ringbuf: libbpf_rs::MapType::RingBuf.is_supported().unwrap_or(false),
             atomic_fetch: probe_atomic_fetch(),
         }
     }
 
+    /// Whether `kind` can attach here, probing it on first use.
+    fn backend(&self, kind: BackendKind) -> Result<(), String> {
+        let func = self.vmlinux_func.as_ref();
+        match kind {
+            BackendKind::Kprobe => self.kprobe.get_or_init(kprobe::probe).clone(),
+            BackendKind::KprobeMulti => self
+                .kprobe_multi
+                .get_or_init(|| {
+                    kprobe_multi::probe(
+                        &self.backend(BackendKind::Kprobe),
+                        func.map(|f| f.0.as_str()),
+                    )
+                })
+                .clone(),
+            BackendKind::Ftrace => self
+                .fentry
+                .get_or_init(|| fentry::probe(func.map(|f| f.1)))
+                .clone(),
+            BackendKind::Tracepoint => Ok(()),
+        }
+    }
+
     /// Why `kind` cannot be used here, or `None` if it can.
     pub fn unavailable(&self, kind: BackendKind) -> Option<String> {
-        let r = match kind {
-            BackendKind::Kprobe => &self.kprobe,
-            BackendKind::KprobeMulti => &self.kprobe_multi,
-            BackendKind::Ftrace => &self.fentry,
-            BackendKind::Tracepoint => return None,
-        };
-        r.as_ref().err().cloned()
+        self.backend(kind).err()
+    }
+}
+
+impl std::fmt::Debug for Features {
+    /// The backends probed so far, and the transport features.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_struct("Features");
+        for (name, cell) in [
+            ("kprobe", &self.kprobe),
+            ("kprobe_multi", &self.kprobe_multi),
+            ("fentry", &self.fentry),
+        ] {
+            if let Some(result) = cell.get() {
+                s.field(name, result);
+            }
+        }
+        s.field("ringbuf", &self.ringbuf)
+            .field("atomic_fetch", &self.atomic_fetch)
+            .finish()
     }
 }
 

@@ -33,28 +33,45 @@ const KERNEL_ADDR_MIN: u64 = 0x00ff_ffff_ffff_ffff;
 
 impl Kallsyms {
     pub fn read() -> Result<Kallsyms> {
-        let text = std::fs::read_to_string("/proc/kallsyms")
-            .context("failed to read /proc/kallsyms: ipft needs procfs mounted")?;
-        Ok(Self::parse(&text))
+        Ok(Self::parse(&read_text()?))
     }
 
     /// Parses kallsyms text: `<hex addr> <type> <name>[\t[module]]`.
     pub fn parse(text: &str) -> Kallsyms {
+        Self::parse_only(text, None)
+    }
+
+    /// Parses the text symbols named in `wanted` (every one with `None`):
+    /// discovery needs a few thousand of the hundreds of thousands.
+    pub fn parse_only(text: &str, wanted: Option<&FxHashSet<&str>>) -> Kallsyms {
         let mut by_name = FxHashMap::default();
+        if let Some(wanted) = wanted {
+            by_name.reserve(wanted.len());
+        }
         let mut modules: HashMap<&str, Arc<str>> = HashMap::new();
+        // `<hex addr> <type> <name>[\t[module]]`, split by hand: this runs
+        // for every one of the hundreds of thousands of lines.
         for line in text.lines() {
-            let mut parts = line.split_ascii_whitespace();
-            let (Some(addr), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next())
-            else {
+            let Some((addr, rest)) = line.split_once(' ') else {
+                continue;
+            };
+            let Some((kind, rest)) = rest.split_once(' ') else {
                 continue;
             };
             if !matches!(kind, "t" | "T" | "w" | "W") {
                 continue;
             }
+            let (name, module) = match rest.split_once('\t') {
+                Some((name, module)) => (name, Some(module.trim())),
+                None => (rest.trim_end(), None),
+            };
+            if name.is_empty() || wanted.is_some_and(|w| !w.contains(name)) {
+                continue;
+            }
             let Ok(addr) = u64::from_str_radix(addr, 16) else {
                 continue;
             };
-            let module = match parts.next() {
+            let module = match module {
                 Some(m) => m
                     .strip_prefix('[')
                     .and_then(|m| m.strip_suffix(']'))
@@ -89,12 +106,16 @@ impl Kallsyms {
     }
 }
 
-/// Parses `available_filter_functions`: `name[ [module]]` per line.
-pub fn parse_filter_functions(text: &str) -> FxHashSet<String> {
+/// The text of `/proc/kallsyms`.
+pub fn read_text() -> Result<String> {
+    std::fs::read_to_string("/proc/kallsyms")
+        .context("failed to read /proc/kallsyms: ipft needs procfs mounted")
+}
+
+/// The names in `available_filter_functions` text: `name[ [module]]` per line.
+pub fn filter_function_names(text: &str) -> impl Iterator<Item = &str> {
     text.lines()
         .filter_map(|l| l.split_ascii_whitespace().next())
-        .map(str::to_string)
-        .collect()
 }
 
 /// Where the set of traceable functions came from.
@@ -106,13 +127,13 @@ pub enum TraceableSource {
     Kallsyms(String),
 }
 
-/// Reads the traceable function names from the ftrace list in `tracefs`.
-pub fn read_filter_functions(tracefs: Option<&Path>) -> Result<FxHashSet<String>> {
+/// Reads the ftrace list of traceable functions in `tracefs`: (path, text).
+pub fn read_filter_functions(tracefs: Option<&Path>) -> Result<(String, String)> {
     let dir = tracefs.context("no tracefs or debugfs mounted")?;
     let path = dir.join("available_filter_functions");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("failed to read {}", path.display()))?;
-    Ok(parse_filter_functions(&text))
+    Ok((path.display().to_string(), text))
 }
 
 #[cfg(test)]
@@ -152,6 +173,17 @@ ffffffff81000020 t dup
     }
 
     #[test]
+    fn parses_only_the_wanted_symbols() {
+        let wanted: FxHashSet<&str> = ["ip_rcv", "veth_xmit", "some_data"].into_iter().collect();
+        let k = Kallsyms::parse_only(SAMPLE, Some(&wanted));
+        assert_eq!(k.get("ip_rcv").unwrap().addr, 0xffffffff81a2b3c0);
+        assert_eq!(&*k.get("veth_xmit").unwrap().module, "veth");
+        assert!(k.get("dup").is_none() && k.get("_stext").is_none());
+        assert!(k.get("some_data").is_none(), "still text symbols only");
+        assert_eq!(k.names().count(), 2);
+    }
+
+    #[test]
     fn hidden_addresses_are_detected() {
         let k = Kallsyms::parse("0000000000000000 T ip_rcv\n");
         assert!(!k.has_addresses());
@@ -159,9 +191,8 @@ ffffffff81000020 t dup
 
     #[test]
     fn parses_filter_functions() {
-        let set = parse_filter_functions("ip_rcv\nveth_xmit [veth]\n\n");
-        assert!(set.contains("ip_rcv") && set.contains("veth_xmit"));
-        assert_eq!(set.len(), 2);
+        let names: Vec<_> = filter_function_names("ip_rcv\nveth_xmit [veth]\n\n").collect();
+        assert_eq!(names, ["ip_rcv", "veth_xmit"]);
     }
 
     #[test]

@@ -11,11 +11,13 @@ pub mod btf;
 pub mod ksyms;
 pub mod tracefs;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::thread::{Scope, ScopedJoinHandle};
 
 use anyhow::{Context, Result};
+use rustc_hash::FxHashSet;
 
 use crate::btf::{Btf, Kind};
 use ksyms::{Kallsyms, TraceableSource};
@@ -119,50 +121,25 @@ pub fn load_kernel_btf(btf_dir: &Path) -> Result<Vec<(Option<String>, Arc<Btf>)>
     Ok(objs)
 }
 
-/// Scans kernel BTF for skb functions and tracepoints.
-pub fn discover(btf_dir: &Path) -> Result<Discovery> {
-    let objs = load_kernel_btf(btf_dir)?;
-    let kallsyms = Kallsyms::read()?;
-    if !kallsyms.has_addresses() {
-        log::warn!(
-            "/proc/kallsyms shows no addresses (kernel.kptr_restrict?): -l addresses will read 0"
-        );
-    }
-    let tracing_dir = tracefs::tracing_dir();
-    // None: every kallsyms text symbol counts as traceable (checked below).
-    let (traceable, traceable_source) = match ksyms::read_filter_functions(tracing_dir.as_deref()) {
-        Ok(set) => {
-            let src = tracing_dir
-                .as_ref()
-                .unwrap()
-                .join("available_filter_functions");
-            (
-                Some(set),
-                TraceableSource::FilterFunctions(src.display().to_string()),
-            )
-        }
-        Err(e) => (None, TraceableSource::Kallsyms(format!("{e:#}"))),
-    };
-    let categories = tracing_dir
-        .as_deref()
-        .map(tracefs::tracepoint_categories)
-        .unwrap_or_default();
+/// An skb function or tracepoint as BTF shows it, before kallsyms and
+/// ftrace say whether it can be hooked.
+struct Candidate<'a> {
+    kind: TargetKind,
+    name: &'a str,
+    obj: usize,
+    btf_id: u32,
+    skb: btf::SkbArg,
+    returns_skb: bool,
+}
 
-    let mut functions = Vec::new();
-    let mut tracepoints = Vec::new();
-    let mut seen_funcs = HashSet::new();
-    let mut seen_tps = HashSet::new();
-    for (obj_name, btf) in &objs {
+/// Every skb function and tracepoint of `objs`, in BTF order.
+fn skb_candidates(objs: &[(Option<String>, Arc<Btf>)]) -> Vec<Candidate<'_>> {
+    let mut found = Vec::new();
+    for (obj, (_, btf)) in objs.iter().enumerate() {
         for id in btf.own_ids() {
             let ty = btf.get(id).unwrap();
             match &ty.kind {
                 Kind::Func { proto, .. } => {
-                    let name = btf.str_at(ty.name_off);
-                    if seen_funcs.contains(name)
-                        || traceable.as_ref().is_some_and(|t| !t.contains(name))
-                    {
-                        continue;
-                    }
                     let Some(Kind::FuncProto { params, ret }) = btf.kind(*proto) else {
                         continue;
                     };
@@ -172,17 +149,11 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
                     // The verifier refuses trampolines on functions that
                     // return a struct or union by value.
                     skb.trampoline_ok &= !btf::is_aggregate(btf, *ret);
-                    let Some(sym) = kallsyms.get(name) else {
-                        continue;
-                    };
-                    seen_funcs.insert(name.to_string());
-                    functions.push(Target {
+                    found.push(Candidate {
                         kind: TargetKind::Function,
-                        name: name.to_string(),
-                        module: sym.module.to_string(),
-                        addr: sym.addr,
+                        name: btf.str_at(ty.name_off),
+                        obj,
                         btf_id: id,
-                        btf_obj: obj_name.clone(),
                         skb,
                         returns_skb: btf::is_skb_ptr(btf, *ret),
                     });
@@ -191,9 +162,6 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
                     let Some(tp) = btf.str_at(ty.name_off).strip_prefix("btf_trace_") else {
                         continue;
                     };
-                    if seen_tps.contains(tp) {
-                        continue;
-                    }
                     let Some(Kind::Ptr { target: proto }) = btf.kind(*target) else {
                         continue;
                     };
@@ -204,20 +172,11 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
                     let Some(skb) = params.get(1..).and_then(|p| btf::find_skb_arg(btf, p)) else {
                         continue;
                     };
-                    seen_tps.insert(tp.to_string());
-                    let category = categories.get(tp).cloned().unwrap_or_else(|| {
-                        obj_name.clone().unwrap_or_else(|| "tracepoint".to_string())
-                    });
-                    let addr = kallsyms
-                        .get(&format!("__traceiter_{tp}"))
-                        .map_or(0, |s| s.addr);
-                    tracepoints.push(Target {
+                    found.push(Candidate {
                         kind: TargetKind::Tracepoint,
-                        name: tp.to_string(),
-                        module: category,
-                        addr,
+                        name: tp,
+                        obj,
                         btf_id: id,
-                        btf_obj: obj_name.clone(),
                         skb,
                         returns_skb: false,
                     });
@@ -226,15 +185,158 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
             }
         }
     }
-    let drops = objs
-        .first()
-        .map(|(_, vmlinux)| crate::drops::DropKernel::from_btf(vmlinux))
-        .unwrap_or_default();
-    Ok(Discovery {
-        functions,
-        tracepoints,
-        traceable_source,
-        drops,
+    found
+}
+
+/// A read running on a thread of its own, or already done where no thread
+/// could start (a pids limit): discovery works either way.
+enum Pending<'scope, T> {
+    Thread(ScopedJoinHandle<'scope, T>, fn() -> T),
+    Done(T),
+}
+
+impl<'scope, T: Send + 'scope> Pending<'scope, T> {
+    fn start<'env>(scope: &'scope Scope<'scope, 'env>, job: fn() -> T) -> Self {
+        match std::thread::Builder::new().spawn_scoped(scope, job) {
+            Ok(handle) => Pending::Thread(handle, job),
+            Err(e) => {
+                log::debug!("discovery reads in turn: no thread could start ({e})");
+                Pending::Done(job())
+            }
+        }
+    }
+
+    /// The result; a thread that died is done again here.
+    fn finish(self) -> T {
+        match self {
+            Pending::Thread(handle, job) => handle.join().unwrap_or_else(|_| job()),
+            Pending::Done(result) => result,
+        }
+    }
+}
+
+/// What discovery reads from tracefs: the traceable functions (path and
+/// text) and the tracepoint categories.
+struct Tracefs {
+    filter_functions: Result<(String, String)>,
+    categories: HashMap<String, String>,
+}
+
+fn read_tracefs() -> Tracefs {
+    let tracing_dir = tracefs::tracing_dir();
+    Tracefs {
+        filter_functions: ksyms::read_filter_functions(tracing_dir.as_deref()),
+        categories: tracing_dir
+            .as_deref()
+            .map(tracefs::tracepoint_categories)
+            .unwrap_or_default(),
+    }
+}
+
+/// Scans kernel BTF for skb functions and tracepoints. kallsyms and tracefs
+/// are read on threads of their own meanwhile (the kernel formatting
+/// kallsyms is the longest part of start-up), and only the symbols BTF
+/// asked about are kept.
+pub fn discover(btf_dir: &Path) -> Result<Discovery> {
+    std::thread::scope(|scope| {
+        let kallsyms_text = Pending::start(scope, ksyms::read_text);
+        let tracefs = Pending::start(scope, read_tracefs);
+        let objs = load_kernel_btf(btf_dir)?;
+        let candidates = skb_candidates(&objs);
+        let traceiters: Vec<String> = candidates
+            .iter()
+            .filter(|c| c.kind == TargetKind::Tracepoint)
+            .map(|c| format!("__traceiter_{}", c.name))
+            .collect();
+        let wanted: FxHashSet<&str> = candidates
+            .iter()
+            .filter(|c| c.kind == TargetKind::Function)
+            .map(|c| c.name)
+            .chain(traceiters.iter().map(String::as_str))
+            .collect();
+        let kallsyms_text = kallsyms_text.finish()?;
+        let kallsyms = Kallsyms::parse_only(&kallsyms_text, Some(&wanted));
+        drop(kallsyms_text);
+        if !kallsyms.has_addresses() {
+            log::warn!(
+                "/proc/kallsyms shows no addresses (kernel.kptr_restrict?): -l addresses will read 0"
+            );
+        }
+        let tracefs = tracefs.finish();
+        // None: every kallsyms text symbol counts as traceable (checked below).
+        let (traceable, traceable_source) = match &tracefs.filter_functions {
+            Ok((path, text)) => (
+                Some(
+                    ksyms::filter_function_names(text)
+                        .filter(|n| wanted.contains(n))
+                        .collect::<FxHashSet<&str>>(),
+                ),
+                TraceableSource::FilterFunctions(path.clone()),
+            ),
+            Err(e) => (None, TraceableSource::Kallsyms(format!("{e:#}"))),
+        };
+
+        let mut functions = Vec::new();
+        let mut tracepoints = Vec::new();
+        let mut seen_funcs = HashSet::new();
+        let mut seen_tps = HashSet::new();
+        for c in &candidates {
+            let btf_obj = &objs[c.obj].0;
+            match c.kind {
+                TargetKind::Function => {
+                    if seen_funcs.contains(c.name)
+                        || traceable.as_ref().is_some_and(|t| !t.contains(c.name))
+                    {
+                        continue;
+                    }
+                    let Some(sym) = kallsyms.get(c.name) else {
+                        continue;
+                    };
+                    seen_funcs.insert(c.name);
+                    functions.push(Target {
+                        kind: TargetKind::Function,
+                        name: c.name.to_string(),
+                        module: sym.module.to_string(),
+                        addr: sym.addr,
+                        btf_id: c.btf_id,
+                        btf_obj: btf_obj.clone(),
+                        skb: c.skb,
+                        returns_skb: c.returns_skb,
+                    });
+                }
+                TargetKind::Tracepoint => {
+                    if !seen_tps.insert(c.name) {
+                        continue;
+                    }
+                    let category = tracefs.categories.get(c.name).cloned().unwrap_or_else(|| {
+                        btf_obj.clone().unwrap_or_else(|| "tracepoint".to_string())
+                    });
+                    let addr = kallsyms
+                        .get(&format!("__traceiter_{}", c.name))
+                        .map_or(0, |s| s.addr);
+                    tracepoints.push(Target {
+                        kind: TargetKind::Tracepoint,
+                        name: c.name.to_string(),
+                        module: category,
+                        addr,
+                        btf_id: c.btf_id,
+                        btf_obj: btf_obj.clone(),
+                        skb: c.skb,
+                        returns_skb: false,
+                    });
+                }
+            }
+        }
+        let drops = objs
+            .first()
+            .map(|(_, vmlinux)| crate::drops::DropKernel::from_btf(vmlinux))
+            .unwrap_or_default();
+        Ok(Discovery {
+            functions,
+            tracepoints,
+            traceable_source,
+            drops,
+        })
     })
 }
 

@@ -117,7 +117,8 @@ pub fn tracepoint_categories(tracing: &Path) -> HashMap<String, String> {
         };
         let cat_name = cat.file_name().to_string_lossy().into_owned();
         for ev in events.flatten() {
-            if ev.path().is_dir() {
+            // The entry's own type (no stat per event: there are thousands).
+            if ev.file_type().is_ok_and(|t| t.is_dir()) {
                 map.insert(
                     ev.file_name().to_string_lossy().into_owned(),
                     cat_name.clone(),
