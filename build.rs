@@ -15,6 +15,7 @@ const BPF_OBJECTS: &[&str] = &[
     "tracepoint",
     "kprobe",
     "kprobe_multi",
+    "kprobe_multi_cast",
     "fentry",
     "null_module",
     "null_filter",

@@ -302,7 +302,12 @@ static __always_inline unsigned int ipft_dev_netns(struct net_device *dev, int d
 
 static __always_inline int ipft_mark_matches(struct sk_buff *skb, int direct)
 {
+#ifdef IPFT_MARK_BY_CAST
+	/* See bpf/kprobe_multi_cast.bpf.c: a load instead of a helper call. */
+	__u32 mark = direct ? skb->mark : bpf_core_cast(skb, struct sk_buff)->mark;
+#else
 	__u32 mark = IPFT_FIELD(direct, skb, mark);
+#endif
 
 	return (mark & ipft_mask) == (ipft_mark & ipft_mask);
 }
@@ -959,7 +964,16 @@ static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 
 	struct net_device *dev;
 	int snapshot = 0;
 
-	if (!skb || ipft_stopping)
+	if (!skb)
+		return 0;
+	/*
+	 * A clone point's entry shares the hook of the traced function (or of
+	 * a silent one): one hook where there were two. Like its return, it
+	 * runs even while stopping, so entries and returns stay paired.
+	 */
+	if (!direct && (probe & IPFT_PROBE_CLONE))
+		ipft_clone_enter(skb);
+	if (ipft_stopping)
 		return 0;
 
 	if (probe & IPFT_PROBE_SILENT) {

@@ -22,7 +22,8 @@
  */
 #define IPFT_PROBE_FORGET (1U << 30) /* the skb is freed here: stop tracking it */
 #define IPFT_PROBE_SILENT (1U << 29) /* a free point only, not a traced hook */
-#define IPFT_PROBE_ID_MASK (IPFT_PROBE_SILENT - 1)
+#define IPFT_PROBE_CLONE (1U << 28) /* also the entry hook of a clone point */
+#define IPFT_PROBE_ID_MASK (IPFT_PROBE_CLONE - 1)
 
 /* ipft_event.flags */
 #define IPFT_EVENT_END (1 << 0)	   /* the packet's skb was freed after this event */

@@ -22,7 +22,8 @@
  * The cookies again, by function address, filled by userspace before load:
  * the kernel finds a cookie by a binary search over every address of the
  * link, with an indirect call per step, on every hit of every function. A
- * function whose slot another took first (or an address the table does not
+ * function has two slots to choose from (its own and the neighbour): one
+ * whose both slots others took first (or an address the table does not
  * know) still gets its cookie from the kernel.
  */
 #define IPFT_KMULTI_SLOTS 8192
@@ -41,9 +42,13 @@ static __always_inline __u32 ipft_kmulti_slot_of(__u64 ip)
 SEC("kprobe.multi/ipft_kmulti")
 int ipft_kmulti(struct pt_regs *ctx)
 {
-	__u64 ip = bpf_get_func_ip(ctx);
-	struct ipft_kmulti_slot *slot = &ipft_kmulti_cookies[ipft_kmulti_slot_of(ip)];
-	__u64 cookie = slot->ip == ip ? slot->cookie : bpf_get_attach_cookie(ctx);
+	__u64 ip = bpf_get_func_ip(ctx), cookie;
+	__u32 at = ipft_kmulti_slot_of(ip);
+	struct ipft_kmulti_slot *slot = &ipft_kmulti_cookies[at];
+
+	if (slot->ip != ip)
+		slot = &ipft_kmulti_cookies[at ^ 1];
+	cookie = slot->ip == ip ? slot->cookie : bpf_get_attach_cookie(ctx);
 	struct sk_buff *skb;
 
 	switch (cookie >> 32) {

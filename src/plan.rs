@@ -208,6 +208,24 @@ impl Plan {
                 }
             }
         }
+        if backend.shares_clone_entry() {
+            // A clone point's entry rides on its traced hook, or on a silent one.
+            for clone in self.clones(backend, track) {
+                match probes
+                    .iter_mut()
+                    .find(|p| p.target.name == clone.target.name)
+                {
+                    Some(probe) => probe.word |= attach::PROBE_CLONE,
+                    None => {
+                        let word = probes.len() as u32 | attach::PROBE_SILENT | attach::PROBE_CLONE;
+                        probes.push(Probe {
+                            target: clone.target,
+                            word,
+                        });
+                    }
+                }
+            }
+        }
         probes
     }
 

@@ -215,11 +215,14 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
         Some(filter) => filter.object()?,
         None => embedded::NULL_FILTER.to_vec(),
     };
-    let linked = link::link(&[
-        (&backend_name, backend.object()),
-        (ext_name, ext_object),
-        ("the filter expression", &filter_object),
-    ])?;
+    let link_with = |object: &[u8]| {
+        link::link(&[
+            (&backend_name, object),
+            (ext_name, ext_object),
+            ("the filter expression", &filter_object),
+        ])
+    };
+    let mut linked = link_with(backend.object())?;
     let load_config = LoadConfig {
         mark: config.mark,
         mask: config.mask,
@@ -251,13 +254,24 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
         log::debug!("packet ids: no atomic fetch-and-add (Linux 5.12+), nested programs on one CPU could in theory share an id");
     }
     let loading = Instant::now();
-    let mut obj = load::load(&linked, &load_config, |open| {
-        backend.prepare(open, &probes, &clones)?;
-        if let Some(mut prog) = open.progs_mut().find(|p| p.name() == DROP_PROGRAM) {
-            prog.set_autoload(drop_probe.is_some());
+    let load_linked = |linked: &[u8]| {
+        load::load(linked, &load_config, |open| {
+            backend.prepare(open, &probes, &clones)?;
+            if let Some(mut prog) = open.progs_mut().find(|p| p.name() == DROP_PROGRAM) {
+                prog.set_autoload(drop_probe.is_some());
+            }
+            Ok(())
+        })
+    };
+    let mut obj = match (load_linked(&linked), backend.plain_object()) {
+        (Ok(obj), _) => obj,
+        (Err(e), Some(plain)) => {
+            log::debug!("{e:#}: loading the programs again without bpf_rdonly_cast");
+            linked = link_with(plain)?;
+            load_linked(&linked)?
         }
-        Ok(())
-    })?;
+        (Err(e), None) => return Err(e),
+    };
 
     log::debug!(
         "took {:.3} seconds to load the programs",
@@ -361,7 +375,7 @@ pub fn trace(config: Config, mut plan: Plan) -> Result<()> {
     if let Some(note) = &plan.note {
         crate::say!("{note}");
     }
-    let backend = attach::backend(plan.kind, config.tracer, config.track);
+    let backend = attach::backend(plan.kind, config.tracer, config.track, &plan.discovery);
     if config.verbose {
         print_options(&config, &plan.kind.to_string());
     }

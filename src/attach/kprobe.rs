@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use super::clone::errno_msg;
 use super::{
     clone, enable_clone_programs, enable_templates, pool, Attachment, Backend, Probe, Progress,
-    CLONE_ENTRY, CLONE_EXIT,
+    CLONE_EXIT,
 };
 use crate::cli::BackendKind;
 use crate::discover::ArgAccess;
@@ -134,11 +134,15 @@ impl Backend for Kprobe {
 
     fn prepare(&self, open: &mut OpenObject, probes: &[Probe], clones: &[Probe]) -> Result<()> {
         enable_templates(open, probes, PREFIX);
-        enable_clone_programs(open, clones);
+        enable_clone_programs(open, clones, true);
         Ok(())
     }
 
     fn follows_clones(&self) -> bool {
+        true
+    }
+
+    fn shares_clone_entry(&self) -> bool {
         true
     }
 
@@ -151,7 +155,8 @@ impl Backend for Kprobe {
                 return att;
             }
         };
-        for (name, config) in [(CLONE_ENTRY, 0), (CLONE_EXIT, retprobe_config())] {
+        // The entries ride on the traced kprobes (PROBE_CLONE).
+        for (name, config) in [(CLONE_EXIT, retprobe_config())] {
             let Some(prog) = obj.progs().find(|p| p.name() == name) else {
                 att.failures
                     .push((name.into(), "program not loaded".into()));

@@ -14,7 +14,7 @@ use anyhow::Result;
 use libbpf_rs::{Object, OpenObject};
 
 use super::clone::{self, errno_msg};
-use super::{enable_clone_programs, Attachment, Backend, Probe, Progress, CLONE_ENTRY, CLONE_EXIT};
+use super::{enable_clone_programs, Attachment, Backend, Probe, Progress, CLONE_EXIT};
 use crate::cli::BackendKind;
 use crate::discover::ArgAccess;
 use crate::load::embedded;
@@ -65,7 +65,11 @@ pub fn probe(kprobes: &Result<(), String>, symbol: Option<&str>) -> Result<(), S
     Ok(())
 }
 
-pub struct KprobeMulti;
+pub struct KprobeMulti {
+    /// The kernel has `bpf_rdonly_cast` (Linux 6.2+): load the object whose
+    /// mark test is a load, not a helper call.
+    pub mark_by_cast: bool,
+}
 
 /// The program of every traced function (`bpf/kprobe_multi.bpf.c`).
 const PROGRAM: &str = "ipft_kmulti";
@@ -85,21 +89,25 @@ fn cookie_slot(addr: u64) -> usize {
     (((addr >> 4) ^ (addr >> 17)) as usize) & (COOKIE_SLOTS - 1)
 }
 
-/// Fills the cookie table: (address, cookie) pairs, 16 bytes per slot; the
-/// first probe in a slot keeps it, the others are found by the kernel.
+/// Fills the cookie table: (address, cookie) pairs, 16 bytes per slot, in a
+/// function's own slot or else its neighbour (`slot ^ 1`, what the program
+/// looks at next); a probe finding both taken is found by the kernel.
 fn fill_cookie_table(table: &mut [u8], probes: &[Probe]) -> usize {
     let mut filled = 0;
-    for probe in probes {
-        let at = cookie_slot(probe.target.addr) * 16;
-        let Some(slot) = table.get_mut(at..at + 16) else {
-            continue;
-        };
-        if probe.target.addr == 0 || slot[..8] != [0; 8] {
-            continue;
+    for probe in probes.iter().filter(|p| p.target.addr != 0) {
+        let own = cookie_slot(probe.target.addr);
+        for at in [own, own ^ 1].map(|i| i * 16) {
+            let Some(slot) = table.get_mut(at..at + 16) else {
+                continue;
+            };
+            if slot[..8] != [0; 8] {
+                continue;
+            }
+            slot[..8].copy_from_slice(&probe.target.addr.to_ne_bytes());
+            slot[8..].copy_from_slice(&cookie(probe).to_ne_bytes());
+            filled += 1;
+            break;
         }
-        slot[..8].copy_from_slice(&probe.target.addr.to_ne_bytes());
-        slot[8..].copy_from_slice(&cookie(probe).to_ne_bytes());
-        filled += 1;
     }
     filled
 }
@@ -180,13 +188,29 @@ impl Backend for KprobeMulti {
     }
 
     fn object(&self) -> &'static [u8] {
-        embedded::KPROBE_MULTI
+        if self.mark_by_cast {
+            embedded::KPROBE_MULTI_CAST
+        } else {
+            embedded::KPROBE_MULTI
+        }
+    }
+
+    fn plain_object(&self) -> Option<&'static [u8]> {
+        self.mark_by_cast.then_some(embedded::KPROBE_MULTI)
     }
 
     fn prepare(&self, open: &mut OpenObject, probes: &[Probe], clones: &[Probe]) -> Result<()> {
         if let Some(mut prog) = open.progs_mut().find(|p| p.name() == PROGRAM) {
             prog.set_autoload(!probes.is_empty());
         }
+        log::debug!(
+            "kprobe-multi: the mark is read {}",
+            if self.mark_by_cast {
+                "through bpf_rdonly_cast"
+            } else {
+                "with bpf_probe_read_kernel"
+            }
+        );
         if let Some(mut map) = open
             .maps_mut()
             .find(|m| m.name().to_string_lossy().ends_with(COOKIE_SECTION))
@@ -199,7 +223,7 @@ impl Backend for KprobeMulti {
                 );
             }
         }
-        enable_clone_programs(open, clones);
+        enable_clone_programs(open, clones, true);
         Ok(())
     }
 
@@ -207,13 +231,15 @@ impl Backend for KprobeMulti {
         true
     }
 
+    fn shares_clone_entry(&self) -> bool {
+        true
+    }
+
     fn attach_clones(&self, obj: &mut Object, clones: &[Probe]) -> Attachment {
         let mut att = Attachment::default();
         let progress = Progress::hidden();
-        for (name, flags) in [
-            (CLONE_ENTRY, 0),
-            (CLONE_EXIT, libbpf_sys::BPF_F_KPROBE_MULTI_RETURN),
-        ] {
+        // The entries ride on the traced link (PROBE_CLONE).
+        for (name, flags) in [(CLONE_EXIT, libbpf_sys::BPF_F_KPROBE_MULTI_RETURN)] {
             match obj.progs().find(|p| p.name() == name) {
                 Some(prog) => attach_batch(prog.as_fd(), clones, flags, &mut att, &progress),
                 None => att
@@ -273,33 +299,59 @@ mod tests {
         }
     }
 
-    fn slot_at(table: &[u8], addr: u64) -> (u64, u64) {
-        let at = cookie_slot(addr) * 16;
+    /// The cookie the program finds for `addr`, looking as it does.
+    fn lookup(table: &[u8], addr: u64) -> Option<u64> {
         let word = |i: usize| u64::from_ne_bytes(table[i..i + 8].try_into().unwrap());
-        (word(at), word(at + 8))
+        let own = cookie_slot(addr);
+        [own, own ^ 1]
+            .map(|i| i * 16)
+            .into_iter()
+            .find(|&at| word(at) == addr)
+            .map(|at| word(at + 8))
     }
 
     #[test]
-    fn the_cookie_table_keeps_the_first_probe_of_a_slot() {
+    fn the_cookie_table_takes_two_per_slot_pair_then_leaves_the_kernel_to_it() {
         let mut table = vec![0u8; COOKIE_SLOTS * 16];
         let a = 0xffff_ffff_8100_0010;
-        // Same slot as `a`: bit 30 is above both shifted windows the hash reads.
-        let b = a + (1 << 30);
+        // Same slot as `a`: they differ from it in bits 30 and 31 only, above both
+        // windows the hash reads.
+        let (b, d) = (a + (1 << 30), a - (1 << 30));
         assert_eq!(
             cookie_slot(a),
             cookie_slot(b),
+            "test addresses must collide"
+        );
+        assert_eq!(
+            cookie_slot(a),
+            cookie_slot(d),
             "test addresses must collide"
         );
         let c = a + 0x40;
         let probes = [
             probe(a, 0, 7),
             probe(b, 2, 8),
+            probe(d, 1, 11),
             probe(c, 3, 9),
             probe(0, 1, 10),
         ];
-        assert_eq!(fill_cookie_table(&mut table, &probes), 2);
-        assert_eq!(slot_at(&table, a), (a, 7));
-        assert_eq!(slot_at(&table, c), (c, 9 | 3 << 32));
-        assert_eq!(slot_at(&table, 0), (0, 0), "no address, no entry");
+        assert_eq!(fill_cookie_table(&mut table, &probes), 3);
+        assert_eq!(lookup(&table, a), Some(7));
+        assert_eq!(
+            lookup(&table, b),
+            Some(8 | 2 << 32),
+            "in the neighbour slot"
+        );
+        assert_eq!(
+            lookup(&table, d),
+            None,
+            "both slots taken: the kernel's search"
+        );
+        assert_eq!(lookup(&table, c), Some(9 | 3 << 32));
+        let used = table
+            .chunks(16)
+            .filter(|s| s.iter().any(|&b| b != 0))
+            .count();
+        assert_eq!(used, 3, "no address, no entry");
     }
 }

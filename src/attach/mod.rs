@@ -36,12 +36,19 @@ pub struct Probe {
 pub const PROBE_FORGET: u32 = 1 << 30;
 /// A free point only (not a traced hook): no event but the packet's end.
 pub const PROBE_SILENT: u32 = 1 << 29;
+/// The hook is also a clone point's entry (see [`Backend::shares_clone_entry`]).
+pub const PROBE_CLONE: u32 = 1 << 28;
 
 /// An attach mechanism.
 pub trait Backend {
     fn kind(&self) -> BackendKind;
     /// The embedded BPF object holding this backend's programs.
     fn object(&self) -> &'static [u8];
+    /// An object without newer kernel features to load if [`Backend::object`]
+    /// is refused.
+    fn plain_object(&self) -> Option<&'static [u8]> {
+        None
+    }
     /// Adjusts programs before load (attach targets, autoload); the clone
     /// programs load only when `clones` is not empty.
     fn prepare(&self, open: &mut OpenObject, probes: &[Probe], clones: &[Probe]) -> Result<()>;
@@ -53,7 +60,14 @@ pub trait Backend {
     fn follows_clones(&self) -> bool {
         false
     }
-    /// Hooks entry and return of each clone point ([`clone_points`]).
+    /// Whether the traced programs do a clone point's entry work when the
+    /// probe word has [`PROBE_CLONE`]: then clone points ride on the traced
+    /// hooks (or on silent ones) and only their returns get hooks of their own.
+    fn shares_clone_entry(&self) -> bool {
+        false
+    }
+    /// Hooks the return of each clone point ([`clone_points`]), and its
+    /// entry unless [`Backend::shares_clone_entry`].
     fn attach_clones(&self, _obj: &mut Object, _clones: &[Probe]) -> Attachment {
         Attachment::default()
     }
@@ -72,11 +86,14 @@ pub const FUNCTION_FREE_POINTS: &[&str] = &["kfree_skbmem", "napi_skb_cache_put"
 pub const CLONE_ENTRY: &str = "ipft_clone_entry";
 pub const CLONE_EXIT: &str = "ipft_clone_exit";
 
-/// Loads the clone programs only when there are clone points.
-pub fn enable_clone_programs(open: &mut OpenObject, clones: &[Probe]) {
+/// Loads the clone programs only when there are clone points, and the entry
+/// program only when the traced programs do not do its work (`shared_entry`).
+pub fn enable_clone_programs(open: &mut OpenObject, clones: &[Probe], shared_entry: bool) {
     for mut prog in open.progs_mut() {
-        if [CLONE_ENTRY, CLONE_EXIT].contains(&prog.name().to_string_lossy().as_ref()) {
-            prog.set_autoload(!clones.is_empty());
+        match prog.name().to_string_lossy().as_ref() {
+            CLONE_ENTRY => prog.set_autoload(!clones.is_empty() && !shared_entry),
+            CLONE_EXIT => prog.set_autoload(!clones.is_empty()),
+            _ => {}
         }
     }
 }
@@ -326,7 +343,8 @@ impl Progress {
 
     pub fn record(&self, probe: &Probe, ok: bool) {
         if probe.word & PROBE_SILENT != 0 {
-            if ok {
+            // A clone point's entry only: counted with the clone points.
+            if ok && probe.word & PROBE_CLONE == 0 {
                 self.silent.fetch_add(1, Ordering::Relaxed);
             }
             if let Some(bar) = &self.bar {
@@ -502,10 +520,17 @@ pub fn access(kind: BackendKind) -> ArgAccess {
 }
 
 /// The attach implementation of `kind`.
-pub fn backend(kind: BackendKind, tracer: Tracer, track: bool) -> Box<dyn Backend> {
+pub fn backend(
+    kind: BackendKind,
+    tracer: Tracer,
+    track: bool,
+    discovery: &Discovery,
+) -> Box<dyn Backend> {
     match kind {
         BackendKind::Tracepoint => Box::new(tracepoint::Tracepoint { track }),
-        BackendKind::KprobeMulti => Box::new(kprobe_multi::KprobeMulti),
+        BackendKind::KprobeMulti => Box::new(kprobe_multi::KprobeMulti {
+            mark_by_cast: discovery.rdonly_cast,
+        }),
         BackendKind::Kprobe => Box::new(kprobe::Kprobe),
         BackendKind::Ftrace => Box::new(fentry::Fentry { tracer }),
     }

@@ -86,7 +86,12 @@ pub struct Discovery {
     pub traceable_source: TraceableSource,
     /// The kfree_skb tracepoint and the drop reasons, from vmlinux BTF.
     pub drops: crate::drops::DropKernel,
+    /// The kernel has the `bpf_rdonly_cast` kfunc (Linux 6.2+).
+    pub rdonly_cast: bool,
 }
+
+/// The kfunc that casts a plain address to a BTF pointer (Linux 6.2+).
+const RDONLY_CAST: &str = "bpf_rdonly_cast";
 
 /// Loads vmlinux BTF and every module BTF next to it.
 pub fn load_kernel_btf(btf_dir: &Path) -> Result<Vec<(Option<String>, Arc<Btf>)>> {
@@ -253,6 +258,7 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
             .filter(|c| c.kind == TargetKind::Function)
             .map(|c| c.name)
             .chain(traceiters.iter().map(String::as_str))
+            .chain([RDONLY_CAST])
             .collect();
         let kallsyms_text = kallsyms_text.finish()?;
         let kallsyms = Kallsyms::parse_only(&kallsyms_text, Some(&wanted));
@@ -336,6 +342,8 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
             tracepoints,
             traceable_source,
             drops,
+            // Only kernels with the kfunc have the function.
+            rdonly_cast: kallsyms.get(RDONLY_CAST).is_some(),
         })
     })
 }
