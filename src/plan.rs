@@ -322,23 +322,9 @@ pub fn list_lines(targets: &[Target]) -> (String, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discover::{btf::SkbArg, TargetKind};
 
     fn target(name: &str, module: &str, addr: u64, pos: u32) -> Target {
-        Target {
-            kind: TargetKind::Function,
-            name: name.into(),
-            module: module.into(),
-            addr,
-            btf_id: 1,
-            btf_obj: None,
-            skb: SkbArg {
-                pos,
-                in_register: true,
-                trampoline_ok: true,
-            },
-            returns_skb: false,
-        }
+        Target::test_function(name, module, addr, pos)
     }
 
     #[test]

@@ -277,24 +277,11 @@ impl Backend for KprobeMulti {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discover::{btf::SkbArg, TargetKind};
+    use crate::discover::Target;
 
     fn probe(addr: u64, pos: u32, word: u32) -> Probe {
         Probe {
-            target: crate::discover::Target {
-                kind: TargetKind::Function,
-                name: format!("f{addr:x}"),
-                module: "vmlinux".into(),
-                addr,
-                btf_id: 1,
-                btf_obj: None,
-                skb: SkbArg {
-                    pos,
-                    in_register: true,
-                    trampoline_ok: true,
-                },
-                returns_skb: false,
-            },
+            target: Target::test_function(&format!("f{addr:x}"), "vmlinux", addr, pos),
             word,
         }
     }

@@ -62,6 +62,25 @@ pub enum ArgAccess {
 }
 
 impl Target {
+    /// A vmlinux function taking the skb in register/slot `pos`, for tests.
+    #[cfg(test)]
+    pub fn test_function(name: &str, module: &str, addr: u64, pos: u32) -> Target {
+        Target {
+            kind: TargetKind::Function,
+            name: name.into(),
+            module: module.into(),
+            addr,
+            btf_id: 1,
+            btf_obj: None,
+            skb: btf::SkbArg {
+                pos,
+                in_register: true,
+                trampoline_ok: true,
+            },
+            returns_skb: false,
+        }
+    }
+
     /// Can a backend reading arguments this way see the skb correctly?
     pub fn usable_by(&self, access: ArgAccess) -> bool {
         match access {
