@@ -5,12 +5,15 @@
 #   ROUNDS=N                   minload/ipft pairs per backend
 #   KMULTI_REGEX, KPROBE_REGEX, FTRACE_REGEX
 #                              -r for that backend ("" = every candidate)
+#   SET_REGEX                  a second, smaller set measured the same way
+#                              (tool=minload-set, tool=ipft-set; "" = none)
 #
 # Every result is one console line, parsed by bench/guest:
 #   === BENCH backend=B tool=ipft-list round=R functions=N seconds=S
 #   === BENCH backend=B tool=minload round=R functions=N attached=A failed=F links=L attach_s=S detach_s=S [by=addrs|syms]
 #   === BENCH backend=B tool=ipft round=R functions=N hooks=H attached=A failed=F ready_s=S attach_s=S exit_s=S gone_s=S
 #   === BENCH backend=B tool=ipft-one round=R functions=1 hooks=H ... (as ipft)
+#   === BENCH backend=B tool=minload-set|ipft-set round=R functions=N ... (as minload, ipft)
 # functions = candidates `ipft -l` listed (the list minload gets); hooks = what ipft attached or
 # tried (its "Attaching program" line: the candidates plus any free point it adds itself).
 
@@ -73,8 +76,28 @@ bench_backend() {
 		regex='^kfree_skbmem$'
 		run_ipft ipft-one
 		regex=$all
+		[ -z "$SET_REGEX" ] || bench_set
 		r=$((r + 1))
 	done
+}
+
+# bench_set: minload and ipft on the candidates $SET_REGEX selects (the prompt back and the
+# teardown for a set users name, not every candidate).
+bench_set() {
+	all=$regex all_n=$n
+	regex=$SET_REGEX
+	line=$(timed "$WORK/set.out" ipft -l 2>"$WORK/set.err") ||
+		fail "ipft -l -b $backend -r '$regex' failed: $line"
+	n=$(grep -c . "$WORK/set.out")
+	[ "$n" -gt 0 ] || fail "ipft -l -b $backend -r '$regex' listed nothing"
+	awk '{ print $1, $2, $3 }' "$WORK/set.out" >"$WORK/set-funcs.txt"
+	[ $r != 1 ] || log "set '$regex': $n candidates"
+	if [ $((r % 2)) = 1 ]; then
+		run_minload minload-set "$WORK/set-funcs.txt" && run_ipft ipft-set
+	else
+		run_ipft ipft-set && run_minload minload-set "$WORK/set-funcs.txt"
+	fi
+	regex=$all n=$all_n
 }
 
 # timed OUTFILE|ERRFILE ipft ARGS...: `minload time` (or `minload session` when the first argument
@@ -92,12 +115,14 @@ timed() {
 	fi
 }
 
+# run_minload [TOOL [FUNCS]]: minload on FUNCS (default: every candidate), printed as tool=TOOL.
 run_minload() {
-	line=$(minload "$mode" "$WORK/funcs.txt" 2>"$WORK/minload-$r.err") ||
-		fail "minload $mode attached nothing: $(head -n 3 "$WORK/minload-$r.err" | tr '\n' ' ')"
-	[ $r != 1 ] || sed "s/^/$SCENARIO: minload: /" "$WORK/minload-$r.err" | head -n 12
+	mtool=${1:-minload} funcs=${2:-$WORK/funcs.txt}
+	line=$(minload "$mode" "$funcs" 2>"$WORK/$mtool-$r.err") ||
+		fail "minload $mode attached nothing: $(head -n 3 "$WORK/$mtool-$r.err" | tr '\n' ' ')"
+	[ $r != 1 ] || [ "$mtool" != minload ] || sed "s/^/$SCENARIO: minload: /" "$WORK/$mtool-$r.err" | head -n 12
 	by=$(kv by "$line")
-	echo "=== BENCH backend=$backend tool=minload round=$r functions=$n" \
+	echo "=== BENCH backend=$backend tool=$mtool round=$r functions=$n" \
 		"attached=$(kv attached "$line") failed=$(kv failed "$line") links=$(kv links "$line")" \
 		"attach_s=$(kv attach_s "$line") detach_s=$(kv detach_s "$line")" \
 		${by:+by=$by}
@@ -123,7 +148,7 @@ run_ipft() {
 			head -n 12 | sed "s/^/$SCENARIO: ipft: /"
 	fi
 	nf=$n
-	[ "$tool" = ipft ] || nf=1
+	[ "$tool" != ipft-one ] || nf=1
 	echo "=== BENCH backend=$backend tool=$tool round=$r functions=$nf hooks=$((ok + bad))" \
 		"attached=$ok failed=$bad ready_s=$(kv ready_s "$line") attach_s=${attach:--}" \
 		"exit_s=$(kv exit_s "$line") gone_s=$(kv gone_s "$line")"

@@ -33,7 +33,7 @@ const KERNEL_ADDR_MIN: u64 = 0x00ff_ffff_ffff_ffff;
 
 impl Kallsyms {
     pub fn read() -> Result<Kallsyms> {
-        Ok(Self::parse(&read_text()?))
+        read_all()
     }
 
     /// Parses kallsyms text: `<hex addr> <type> <name>[\t[module]]`.
@@ -44,47 +44,9 @@ impl Kallsyms {
     /// Parses the text symbols named in `wanted` (every one with `None`):
     /// discovery needs a few thousand of the hundreds of thousands.
     pub fn parse_only(text: &str, wanted: Option<&FxHashSet<&str>>) -> Kallsyms {
-        let mut by_name = FxHashMap::default();
-        if let Some(wanted) = wanted {
-            by_name.reserve(wanted.len());
-        }
-        let mut modules: HashMap<&str, Arc<str>> = HashMap::new();
-        // `<hex addr> <type> <name>[\t[module]]`, split by hand: this runs
-        // for every one of the hundreds of thousands of lines.
-        for line in text.lines() {
-            let Some((addr, rest)) = line.split_once(' ') else {
-                continue;
-            };
-            let Some((kind, rest)) = rest.split_once(' ') else {
-                continue;
-            };
-            if !matches!(kind, "t" | "T" | "w" | "W") {
-                continue;
-            }
-            let (name, module) = match rest.split_once('\t') {
-                Some((name, module)) => (name, Some(module.trim())),
-                None => (rest.trim_end(), None),
-            };
-            if name.is_empty() || wanted.is_some_and(|w| !w.contains(name)) {
-                continue;
-            }
-            let Ok(addr) = u64::from_str_radix(addr, 16) else {
-                continue;
-            };
-            let module = match module {
-                Some(m) => m
-                    .strip_prefix('[')
-                    .and_then(|m| m.strip_suffix(']'))
-                    .unwrap_or("(unknown)"),
-                None => "vmlinux",
-            };
-            let module = modules
-                .entry(module)
-                .or_insert_with(|| module.into())
-                .clone();
-            by_name.insert(name.to_string(), Symbol { addr, module });
-        }
-        Kallsyms { by_name }
+        let mut parser = Parser::new(wanted);
+        parser.feed(text.as_bytes());
+        parser.finish()
     }
 
     pub fn get(&self, name: &str) -> Option<&Symbol> {
@@ -106,10 +68,147 @@ impl Kallsyms {
     }
 }
 
-/// The text of `/proc/kallsyms`.
-pub fn read_text() -> Result<String> {
-    std::fs::read_to_string("/proc/kallsyms")
-        .context("failed to read /proc/kallsyms: ipft needs procfs mounted")
+/// Builds [`Kallsyms`] from text fed in pieces of whole lines, so parsing
+/// can keep up with the kernel formatting the rest.
+pub struct Parser<'w> {
+    wanted: Option<&'w FxHashSet<&'w str>>,
+    by_name: FxHashMap<String, Symbol>,
+    modules: HashMap<Vec<u8>, Arc<str>>,
+}
+
+impl<'w> Parser<'w> {
+    pub fn new(wanted: Option<&'w FxHashSet<&'w str>>) -> Parser<'w> {
+        let mut by_name = FxHashMap::default();
+        if let Some(wanted) = wanted {
+            by_name.reserve(wanted.len());
+        }
+        Parser {
+            wanted,
+            by_name,
+            modules: HashMap::new(),
+        }
+    }
+
+    /// Parses whole lines (a last line without its newline counts as whole).
+    pub fn feed(&mut self, text: &[u8]) {
+        let mut rest = text;
+        while !rest.is_empty() {
+            let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+            self.line(&rest[..end]);
+            rest = rest.get(end + 1..).unwrap_or_default();
+        }
+    }
+
+    /// One `<hex addr> <type> <name>[\t[module]]` line, split by hand: this
+    /// runs for every one of the hundreds of thousands of lines.
+    fn line(&mut self, line: &[u8]) {
+        let Some(space) = memchr::memchr(b' ', line) else {
+            return;
+        };
+        let (addr, rest) = (&line[..space], &line[space + 1..]);
+        // The type is one letter: text (t/T) or weak (w/W) symbols only.
+        match rest {
+            [b't' | b'T' | b'w' | b'W', b' ', ..] => {}
+            _ => return,
+        }
+        let rest = &rest[2..];
+        let (name, module) = match memchr::memchr(b'\t', rest) {
+            Some(tab) => (&rest[..tab], Some(rest[tab + 1..].trim_ascii())),
+            None => (rest.trim_ascii_end(), None),
+        };
+        let Ok(name) = std::str::from_utf8(name) else {
+            return;
+        };
+        if name.is_empty() || self.wanted.is_some_and(|w| !w.contains(name)) {
+            return;
+        }
+        let Some(addr) = std::str::from_utf8(addr)
+            .ok()
+            .and_then(|a| u64::from_str_radix(a, 16).ok())
+        else {
+            return;
+        };
+        let module: &[u8] = match module {
+            Some(m) => m
+                .strip_prefix(b"[")
+                .and_then(|m| m.strip_suffix(b"]"))
+                .unwrap_or(b"(unknown)"),
+            None => b"vmlinux",
+        };
+        let module = match self.modules.get(module) {
+            Some(m) => m.clone(),
+            None => {
+                let shared: Arc<str> = String::from_utf8_lossy(module).into();
+                self.modules.insert(module.to_vec(), shared.clone());
+                shared
+            }
+        };
+        self.by_name
+            .insert(name.to_string(), Symbol { addr, module });
+    }
+
+    pub fn finish(self) -> Kallsyms {
+        Kallsyms {
+            by_name: self.by_name,
+        }
+    }
+}
+
+const KALLSYMS: &str = "/proc/kallsyms";
+
+/// Reads `/proc/kallsyms` in pieces of whole lines, handing each to `sink`
+/// as it comes (`sink` returns false to stop).
+pub fn read_chunks(sink: &mut dyn FnMut(Vec<u8>) -> bool) -> Result<()> {
+    use std::io::Read;
+    /// Large enough that the kernel fills each read with thousands of lines.
+    const CHUNK: usize = 256 << 10;
+    let failed = || format!("failed to read {KALLSYMS}: ipft needs procfs mounted");
+    let mut file = std::fs::File::open(KALLSYMS).with_context(failed)?;
+    let mut carry = Vec::new();
+    loop {
+        // Each read gives a page or so: fill a piece before handing it on.
+        let mut buf = Vec::with_capacity(carry.len() + CHUNK);
+        buf.append(&mut carry);
+        let mut filled = buf.len();
+        buf.resize(filled + CHUNK, 0);
+        let mut at_end = false;
+        while filled < buf.len() {
+            match file.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    at_end = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e).with_context(failed),
+            }
+        }
+        buf.truncate(filled);
+        if at_end {
+            if !buf.is_empty() {
+                sink(buf);
+            }
+            return Ok(());
+        }
+        if let Some(last) = memchr::memrchr(b'\n', &buf) {
+            carry = buf.split_off(last + 1);
+            if !sink(buf) {
+                return Ok(());
+            }
+        } else {
+            carry = buf; // one line longer than a piece: read on
+        }
+    }
+}
+
+/// Every text symbol of `/proc/kallsyms`.
+fn read_all() -> Result<Kallsyms> {
+    let mut parser = Parser::new(None);
+    read_chunks(&mut |chunk| {
+        parser.feed(&chunk);
+        true
+    })?;
+    Ok(parser.finish())
 }
 
 /// The names in `available_filter_functions` text: `name[ [module]]` per line.
@@ -181,6 +280,24 @@ ffffffff81000020 t dup
         assert!(k.get("dup").is_none() && k.get("_stext").is_none());
         assert!(k.get("some_data").is_none(), "still text symbols only");
         assert_eq!(k.names().count(), 2);
+    }
+
+    #[test]
+    fn lines_fed_in_pieces_parse_as_a_whole() {
+        let mut parser = Parser::new(None);
+        let (a, b) = SAMPLE.split_at(SAMPLE.find("veth_xmit").unwrap() + 4);
+        let cut = a.rfind('\n').unwrap() + 1;
+        parser.feed(&a.as_bytes()[..cut]);
+        parser.feed(format!("{}{b}", &a[cut..]).trim_end().as_bytes());
+        let pieces = parser.finish();
+        let whole = Kallsyms::parse(SAMPLE);
+        let sorted = |k: &Kallsyms| {
+            let mut v: Vec<_> = k.addresses().map(|(a, n)| (a, n.to_string())).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(&pieces), sorted(&whole));
+        assert_eq!(&*pieces.get("veth_xmit").unwrap().module, "veth");
     }
 
     #[test]

@@ -15,12 +15,13 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::thread::{Scope, ScopedJoinHandle};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use rustc_hash::FxHashSet;
 
 use crate::btf::{Btf, Kind};
-use ksyms::{Kallsyms, TraceableSource};
+use ksyms::TraceableSource;
 
 pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 
@@ -115,14 +116,22 @@ const RDONLY_CAST: &str = "bpf_rdonly_cast";
 /// Loads vmlinux BTF and every module BTF next to it.
 pub fn load_kernel_btf(btf_dir: &Path) -> Result<Vec<(Option<String>, Arc<Btf>)>> {
     let vmlinux_path = btf_dir.join("vmlinux");
+    let started = Instant::now();
     let data = std::fs::read(&vmlinux_path).with_context(|| {
         format!(
             "kernel BTF not found at {}: ipft needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
             vmlinux_path.display()
         )
     })?;
+    let read = started.elapsed();
     let vmlinux = Arc::new(
         Btf::parse(&data).with_context(|| format!("failed to parse {}", vmlinux_path.display()))?,
+    );
+    log::debug!(
+        "vmlinux BTF: {} bytes read in {:.3}s, parsed in {:.3}s",
+        data.len(),
+        read.as_secs_f64(),
+        (started.elapsed() - read).as_secs_f64()
     );
     let mut objs = vec![(None, vmlinux.clone())];
     let mut modules: Vec<_> = std::fs::read_dir(btf_dir)
@@ -263,10 +272,22 @@ fn read_tracefs() -> Tracefs {
 /// asked about are kept.
 pub fn discover(btf_dir: &Path) -> Result<Discovery> {
     std::thread::scope(|scope| {
-        let kallsyms_text = Pending::start(scope, ksyms::read_text);
+        let started = Instant::now();
+        // kallsyms comes in pieces over a channel, parsed here as they come
+        // once BTF has said which names matter.
+        let (chunks_tx, chunks) = std::sync::mpsc::channel();
+        let reader_tx = chunks_tx.clone();
+        let reader = std::thread::Builder::new()
+            .spawn_scoped(scope, move || {
+                ksyms::read_chunks(&mut |chunk| reader_tx.send(chunk).is_ok())
+            })
+            .map_err(|e| log::debug!("kallsyms is read in turn: no thread could start ({e})"))
+            .ok();
         let tracefs = Pending::start(scope, read_tracefs);
         let objs = load_kernel_btf(btf_dir)?;
+        let btf_read = started.elapsed();
         let candidates = skb_candidates(&objs);
+        let scanned = started.elapsed();
         let traceiters: Vec<String> = candidates
             .iter()
             .filter(|c| c.kind == TargetKind::Tracepoint)
@@ -279,15 +300,44 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
             .chain(traceiters.iter().map(String::as_str))
             .chain([RDONLY_CAST])
             .collect();
-        let kallsyms_text = kallsyms_text.finish()?;
-        let kallsyms = Kallsyms::parse_only(&kallsyms_text, Some(&wanted));
-        drop(kallsyms_text);
+        let mut parser = ksyms::Parser::new(Some(&wanted));
+        let read = match reader {
+            Some(reader) => {
+                drop(chunks_tx);
+                for chunk in &chunks {
+                    parser.feed(&chunk);
+                }
+                reader.join().unwrap_or_else(|_| {
+                    // Read it again here, from the start.
+                    parser = ksyms::Parser::new(Some(&wanted));
+                    ksyms::read_chunks(&mut |chunk| {
+                        parser.feed(&chunk);
+                        true
+                    })
+                })
+            }
+            None => ksyms::read_chunks(&mut |chunk| {
+                parser.feed(&chunk);
+                true
+            }),
+        };
+        read?;
+        let kallsyms = parser.finish();
+        let kallsyms_parsed = started.elapsed();
         if !kallsyms.has_addresses() {
             log::warn!(
                 "/proc/kallsyms shows no addresses (kernel.kptr_restrict?): -l addresses will read 0"
             );
         }
         let tracefs = tracefs.finish();
+        log::debug!(
+            "discovery phases (s from start): BTF read and parsed {:.3}, skb functions found {:.3}, \
+             kallsyms read and parsed {:.3}, tracefs read {:.3}",
+            btf_read.as_secs_f64(),
+            scanned.as_secs_f64(),
+            kallsyms_parsed.as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        );
         // None: every kallsyms text symbol counts as traceable (checked below).
         let (traceable, traceable_source) = match &tracefs.filter_functions {
             Ok((path, text)) => (
