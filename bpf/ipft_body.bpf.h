@@ -53,7 +53,16 @@ struct sk_buff {
  * a plain load, which the verifier makes fault-safe, with no helper call on
  * the path every skb takes; else bpf_probe_read_kernel.
  */
+#ifdef IPFT_READ_BY_CAST
+/*
+ * bpf/kprobe_multi_cast.bpf.c (Linux 6.2+): a plain address is read through
+ * a read-only BTF cast, one fault-safe load instead of a helper call.
+ */
+#define IPFT_FIELD(direct, ptr, field)                                             \
+	((direct) ? (ptr)->field : bpf_core_cast(ptr, typeof(*(ptr)))->field)
+#else
 #define IPFT_FIELD(direct, ptr, field) ((direct) ? (ptr)->field : BPF_CORE_READ(ptr, field))
+#endif
 
 /* Load-time configuration, written by userspace before the object loads. */
 const volatile __u32 ipft_mark = 0;
@@ -302,12 +311,7 @@ static __always_inline unsigned int ipft_dev_netns(struct net_device *dev, int d
 
 static __always_inline int ipft_mark_matches(struct sk_buff *skb, int direct)
 {
-#ifdef IPFT_MARK_BY_CAST
-	/* See bpf/kprobe_multi_cast.bpf.c: a load instead of a helper call. */
-	__u32 mark = direct ? skb->mark : bpf_core_cast(skb, struct sk_buff)->mark;
-#else
 	__u32 mark = IPFT_FIELD(direct, skb, mark);
-#endif
 
 	return (mark & ipft_mask) == (ipft_mark & ipft_mask);
 }
@@ -787,13 +791,11 @@ static __always_inline int ipft_snapshot(struct sk_buff *skb, struct ipft_snapsh
 #define IPFT_WAKEUP_NS 50000000ULL
 __u64 ipft_last_wakeup = 0;
 
-static __always_inline __u64 ipft_wakeup_flags(void)
+/* `now`: the event's own time, read moments ago (no second clock read). */
+static __always_inline __u64 ipft_wakeup_flags(__u64 now)
 {
-	__u64 now;
-
 	if (bpf_ringbuf_query(&ipft_ring, BPF_RB_AVAIL_DATA) >= ipft_ring_wakeup)
 		return BPF_RB_FORCE_WAKEUP;
-	now = bpf_ktime_get_ns();
 	if (now - ipft_last_wakeup < IPFT_WAKEUP_NS)
 		return BPF_RB_NO_WAKEUP;
 	ipft_last_wakeup = now;
@@ -831,7 +833,7 @@ static __always_inline int ipft_submit_snapshot(void *ctx, struct ipft_event *ev
 		*(struct ipft_event *)rec = *ev;
 		if (ipft_meta_on)
 			*(struct ipft_meta *)(rec + sizeof(*ev)) = *meta;
-		bpf_ringbuf_submit(rec, ipft_wakeup_flags());
+		bpf_ringbuf_submit(rec, ipft_wakeup_flags(ev->tstamp));
 		return 1;
 	}
 	full = bpf_map_lookup_elem(&ipft_snap_scratch, &zero);
@@ -867,7 +869,7 @@ static __always_inline void ipft_submit(void *ctx, struct ipft_event *ev, struct
 		}
 		*(struct ipft_event *)rec = *ev;
 		*(struct ipft_meta *)(rec + sizeof(*ev)) = *meta;
-		bpf_ringbuf_submit(rec, ipft_wakeup_flags());
+		bpf_ringbuf_submit(rec, ipft_wakeup_flags(ev->tstamp));
 		return;
 	}
 	if (ipft_meta_on) {
@@ -882,7 +884,7 @@ static __always_inline void ipft_submit(void *ctx, struct ipft_event *ev, struct
 		err = bpf_perf_event_output(ctx, &ipft_events, BPF_F_CURRENT_CPU, full,
 					    sizeof(*ev) + sizeof(*meta));
 	} else if (ipft_use_ringbuf) {
-		err = bpf_ringbuf_output(&ipft_ring, ev, sizeof(*ev), ipft_wakeup_flags());
+		err = bpf_ringbuf_output(&ipft_ring, ev, sizeof(*ev), ipft_wakeup_flags(ev->tstamp));
 	} else {
 		err = bpf_perf_event_output(ctx, &ipft_events, BPF_F_CURRENT_CPU, ev, sizeof(*ev));
 	}

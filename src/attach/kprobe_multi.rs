@@ -66,9 +66,9 @@ pub fn probe(kprobes: &Result<(), String>, symbol: Option<&str>) -> Result<(), S
 }
 
 pub struct KprobeMulti {
-    /// The kernel has `bpf_rdonly_cast` (Linux 6.2+): load the object whose
-    /// mark test is a load, not a helper call.
-    pub mark_by_cast: bool,
+    /// The kernel has `bpf_rdonly_cast` (Linux 6.2+): load the object that
+    /// reads skb and device fields with loads, not helper calls.
+    pub read_by_cast: bool,
 }
 
 /// The program of every traced function (`bpf/kprobe_multi.bpf.c`).
@@ -188,7 +188,7 @@ impl Backend for KprobeMulti {
     }
 
     fn object(&self) -> &'static [u8] {
-        if self.mark_by_cast {
+        if self.read_by_cast {
             embedded::KPROBE_MULTI_CAST
         } else {
             embedded::KPROBE_MULTI
@@ -196,7 +196,7 @@ impl Backend for KprobeMulti {
     }
 
     fn plain_object(&self) -> Option<&'static [u8]> {
-        self.mark_by_cast.then_some(embedded::KPROBE_MULTI)
+        self.read_by_cast.then_some(embedded::KPROBE_MULTI)
     }
 
     fn prepare(&self, open: &mut OpenObject, probes: &[Probe], clones: &[Probe]) -> Result<()> {
@@ -204,8 +204,8 @@ impl Backend for KprobeMulti {
             prog.set_autoload(!probes.is_empty());
         }
         log::debug!(
-            "kprobe-multi: the mark is read {}",
-            if self.mark_by_cast {
+            "kprobe-multi: skb fields are read {}",
+            if self.read_by_cast {
                 "through bpf_rdonly_cast"
             } else {
                 "with bpf_probe_read_kernel"

@@ -14,8 +14,8 @@ pub const KPROBE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kprobe.bpf.o
 /// The kprobe-multi program, one for every skb position (`bpf/kprobe_multi.bpf.c`).
 pub const KPROBE_MULTI: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kprobe_multi.bpf.o"));
 
-/// The same, with the mark read through `bpf_rdonly_cast` (Linux 6.2+;
-/// `bpf/kprobe_multi_cast.bpf.c`).
+/// The same, with skb and device fields read through `bpf_rdonly_cast`
+/// (Linux 6.2+; `bpf/kprobe_multi_cast.bpf.c`).
 pub const KPROBE_MULTI_CAST: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/kprobe_multi_cast.bpf.o"));
 
