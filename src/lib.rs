@@ -3,6 +3,9 @@
 //! Read `run.rs` first: it is the whole pipeline on one screen, then
 //! `plan.rs`, `session.rs` and `stream.rs`.
 
+/// When `main` began: `-v` says how long start-up took up to "Trace ready!".
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 pub mod attach;
 pub mod btf;
 pub mod cli;

@@ -222,7 +222,12 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
             ("the filter expression", &filter_object),
         ])
     };
+    let linking = Instant::now();
     let mut linked = link_with(backend.object())?;
+    log::debug!(
+        "took {:.3} seconds to link the BPF objects",
+        linking.elapsed().as_secs_f64()
+    );
     let load_config = LoadConfig {
         mark: config.mark,
         mask: config.mask,
@@ -529,6 +534,12 @@ fn run_stream(
         Receiver::perf(&events_map, &config.perf, sink.clone())?
     };
     crate::memory::release_startup();
+    if let Some(started) = crate::STARTED.get() {
+        log::debug!(
+            "ready {:.3} seconds after ipft started",
+            started.elapsed().as_secs_f64()
+        );
+    }
     crate::say!("Trace ready!");
     let ready_at = Instant::now();
     if let Some(server) = probe_server {
