@@ -133,6 +133,7 @@ static CHECK_STDOUT_OPEN: extern "C" fn() = check_stdout_open;
 
 fn main() -> ExitCode {
     ipft::STARTED.get_or_init(std::time::Instant::now);
+    ipft::memory::one_arena();
     // Errors reach the user as one line and never with a backtrace, yet with
     // RUST_BACKTRACE set, anyhow would walk the stack for each error ipft
     // handles itself (a fallback in discovery cost ~0.1 s of `-l`).

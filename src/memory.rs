@@ -8,6 +8,14 @@
 
 /// Gives back the freed heap and the start-up code pages (see the module
 /// comment). Failures only cost memory, so they are logged, never raised.
+/// Every thread allocates from the main heap: memory a start-up thread freed
+/// (kallsyms pieces) is then given back by `malloc_trim`, which cannot shrink
+/// the top of another thread's arena. ipft's threads allocate little.
+pub fn one_arena() {
+    // SAFETY: sets a malloc tunable, before any thread is started.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+}
+
 pub fn release_startup() {
     // SAFETY: malloc_trim only returns free heap memory to the kernel.
     let trimmed = unsafe { libc::malloc_trim(0) };

@@ -39,6 +39,8 @@ pps() {
 
 # ipft_up ARGS...: ipft -b kprobe-multi ARGS in the background until "Trace ready!" ($ipft).
 ipft_up() {
+	# A fresh file: the last round's "Trace ready!" must not count.
+	rm -f "$WORK/ipft.out" "$WORK/ipft.err"
 	if [ -n "$regex" ]; then
 		ipft -b $backend -r "$regex" "$@" >"$WORK/ipft.out" 2>"$WORK/ipft.err" &
 	else
