@@ -147,6 +147,14 @@ impl<'w> Parser<'w> {
             .insert(name.to_string(), Symbol { addr, module });
     }
 
+    /// Reads and parses `/proc/kallsyms` here, piece by piece.
+    pub fn read_kallsyms(&mut self) -> Result<()> {
+        read_chunks(&mut |chunk| {
+            self.feed(&chunk);
+            true
+        })
+    }
+
     pub fn finish(self) -> Kallsyms {
         Kallsyms {
             by_name: self.by_name,
@@ -204,10 +212,7 @@ pub fn read_chunks(sink: &mut dyn FnMut(Vec<u8>) -> bool) -> Result<()> {
 /// Every text symbol of `/proc/kallsyms`.
 fn read_all() -> Result<Kallsyms> {
     let mut parser = Parser::new(None);
-    read_chunks(&mut |chunk| {
-        parser.feed(&chunk);
-        true
-    })?;
+    parser.read_kallsyms()?;
     Ok(parser.finish())
 }
 

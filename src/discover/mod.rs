@@ -310,16 +310,10 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
                 reader.join().unwrap_or_else(|_| {
                     // Read it again here, from the start.
                     parser = ksyms::Parser::new(Some(&wanted));
-                    ksyms::read_chunks(&mut |chunk| {
-                        parser.feed(&chunk);
-                        true
-                    })
+                    parser.read_kallsyms()
                 })
             }
-            None => ksyms::read_chunks(&mut |chunk| {
-                parser.feed(&chunk);
-                true
-            }),
+            None => parser.read_kallsyms(),
         };
         read?;
         let kallsyms = parser.finish();
