@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 
 use crate::attach::{self, Backend, Features, Probe};
-use crate::cli::{BackendKind, Config};
+use crate::cli::{BackendKind, Config, Mode};
 use crate::discover::{self, ksyms::TraceableSource, ArgAccess, Discovery, Target};
 use crate::event::decode::Hook;
 use crate::event::fields::FieldSet;
@@ -28,6 +28,8 @@ pub struct Plan {
     pub kind: BackendKind,
     /// A note on why this backend was chosen, if it was a fallback.
     pub note: Option<String>,
+    /// The backend was given with `-b`, not chosen.
+    explicit_backend: bool,
     pub access: ArgAccess,
     /// The traced targets, and how many candidates the filters left out.
     pub targets: Vec<Target>,
@@ -88,9 +90,12 @@ impl Plan {
         );
         let probing = Instant::now();
         let features = Features::probe(&discovery);
-        let (kind, note) = attach::select(config.backend, config.tracer, &features)?;
-        // Probes the chosen backend if the choice did not (-b).
-        features.unavailable(kind);
+        let listing = config.mode == Mode::List && config.backend.is_none();
+        let (kind, note) = attach::select(config.backend, config.tracer, &features, listing)?;
+        if !listing {
+            // Probes the chosen backend if the choice did not (-b).
+            features.unavailable(kind);
+        }
         log::debug!(
             "kernel features (probed in {:.3}s): {features:?}",
             probing.elapsed().as_secs_f64()
@@ -118,6 +123,7 @@ impl Plan {
             features,
             kind,
             note,
+            explicit_backend: config.backend.is_some(),
             access,
             targets,
             filtered,
@@ -134,7 +140,12 @@ impl Plan {
 
     /// `-l`: header on stderr, rows on stdout; a reader going away is not an error.
     pub fn list(&self) -> Result<()> {
-        if let Some(why) = self.features.unavailable(self.kind) {
+        // A backend ipft chose can trace, or lists what the one that can would.
+        if let Some(why) = self
+            .explicit_backend
+            .then(|| self.features.unavailable(self.kind))
+            .flatten()
+        {
             crate::say!("note: -b {} cannot trace on this kernel: {why}", self.kind);
         }
         let (header, rows) = list_lines(&self.targets);

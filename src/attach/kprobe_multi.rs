@@ -23,10 +23,12 @@ use crate::load::embedded;
 pub const ACCESS: ArgAccess = ArgAccess::Registers;
 
 /// Whether the kernel takes kprobe-multi links (5.18+, CONFIG_FPROBE): an
-/// empty program on `symbol` (a vmlinux skb function), detached at once.
-pub fn probe(kprobes: &Result<(), String>, symbol: Option<&str>) -> Result<(), String> {
+/// empty program on `func` (a vmlinux skb function: name and kallsyms
+/// address, 0 if unknown), detached at once. By address when there is one:
+/// by name, the kernel walks every kernel symbol to find it.
+pub fn probe(kprobes: &Result<(), String>, func: Option<(&str, u64)>) -> Result<(), String> {
     kprobes.clone()?;
-    let symbol = symbol.ok_or("no traceable skb function to probe kprobe-multi with")?;
+    let (symbol, addr) = func.ok_or("no traceable skb function to probe kprobe-multi with")?;
     let target = clone::CloneTarget {
         prog_name: "ipft_probe",
         prog_type: libbpf_sys::BPF_PROG_TYPE_KPROBE,
@@ -36,8 +38,10 @@ pub fn probe(kprobes: &Result<(), String>, symbol: Option<&str>) -> Result<(), S
     };
     let prog = clone::load(&target, &super::empty_program(), false)
         .map_err(|e| format!("kprobe-multi refused ({e:#})"))?;
+    let started = std::time::Instant::now();
     let sym = std::ffi::CString::new(symbol).map_err(|e| e.to_string())?;
     let mut syms = [sym.as_ptr()];
+    let addrs = [addr as libc::c_ulong];
     let mut opts = libbpf_sys::bpf_link_create_opts {
         sz: std::mem::size_of::<libbpf_sys::bpf_link_create_opts>() as _,
         ..Default::default()
@@ -45,10 +49,14 @@ pub fn probe(kprobes: &Result<(), String>, symbol: Option<&str>) -> Result<(), S
     opts.__bindgen_anon_1.kprobe_multi =
         libbpf_sys::bpf_link_create_opts__bindgen_ty_1__bindgen_ty_2 {
             cnt: 1,
-            syms: syms.as_mut_ptr(),
             ..Default::default()
         };
-    // SAFETY: prog is valid; opts and the symbol array outlive the call.
+    if addr != 0 {
+        opts.__bindgen_anon_1.kprobe_multi.addrs = addrs.as_ptr();
+    } else {
+        opts.__bindgen_anon_1.kprobe_multi.syms = syms.as_mut_ptr();
+    }
+    // SAFETY: prog is valid; opts and the symbol and address arrays outlive the call.
     let fd = unsafe {
         libbpf_sys::bpf_link_create(
             prog.as_fd().as_raw_fd(),
@@ -60,8 +68,20 @@ pub fn probe(kprobes: &Result<(), String>, symbol: Option<&str>) -> Result<(), S
     if fd < 0 {
         return Err(format!("kprobe-multi unavailable ({})", errno_msg(fd)));
     }
+    log::debug!(
+        "kprobe-multi probe on {symbol}: linked in {:.3}s",
+        started.elapsed().as_secs_f64()
+    );
     // SAFETY: a fresh link fd we own; dropping it detaches the probe again.
-    drop(unsafe { OwnedFd::from_raw_fd(fd) });
+    let link = unsafe { OwnedFd::from_raw_fd(fd) };
+    // Detaching waits for the kernel (RCU grace periods): up to 0.2 s under
+    // emulation, while loading the programs has nothing to wait for.
+    let closer = std::thread::Builder::new()
+        .name("ipft-probe-close".into())
+        .spawn(move || drop(link));
+    if let Err(e) = closer {
+        log::debug!("the kprobe-multi probe is detached in turn: no thread could start ({e})");
+    }
     Ok(())
 }
 

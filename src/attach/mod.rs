@@ -437,7 +437,8 @@ fn probe_atomic_fetch() -> bool {
 /// it considers (the kprobe-multi probe attaches and detaches a link).
 pub struct Features {
     /// A traceable vmlinux skb function (name, BTF id) for the probes.
-    vmlinux_func: Option<(String, u32)>,
+    /// A vmlinux skb function to probe with: name, BTF id, kallsyms address.
+    vmlinux_func: Option<(String, u32, u64)>,
     kprobe: OnceCell<Result<(), String>>,
     kprobe_multi: OnceCell<Result<(), String>>,
     fentry: OnceCell<Result<(), String>>,
@@ -453,7 +454,7 @@ impl Features {
                 .functions
                 .iter()
                 .find(|t| t.btf_obj.is_none())
-                .map(|f| (f.name.clone(), f.btf_id)),
+                .map(|f| (f.name.clone(), f.btf_id, f.addr)),
             kprobe: OnceCell::new(),
             kprobe_multi: OnceCell::new(),
             fentry: OnceCell::new(),
@@ -472,7 +473,7 @@ impl Features {
                 .get_or_init(|| {
                     kprobe_multi::probe(
                         &self.backend(BackendKind::Kprobe),
-                        func.map(|f| f.0.as_str()),
+                        func.map(|f| (f.0.as_str(), f.2)),
                     )
                 })
                 .clone(),
@@ -537,10 +538,15 @@ pub fn backend(
 }
 
 /// The backend to use, and the line that explains an automatic fallback.
+///
+/// `listing` (`-l` without `-b`): only how the backend reads arguments
+/// matters, and kprobe-multi lists what kprobe lists, so a kprobe PMU settles
+/// it without attaching a probe (whose detach the prompt would wait for).
 pub fn select(
     explicit: Option<BackendKind>,
     tracer: Tracer,
     features: &Features,
+    listing: bool,
 ) -> Result<(BackendKind, Option<String>)> {
     match explicit {
         Some(kind) => Ok((kind, None)),
@@ -556,6 +562,17 @@ pub fn select(
             let mut reasons = Vec::new();
             let mut chosen = None;
             for kind in preferred {
+                if listing
+                    && *kind == BackendKind::KprobeMulti
+                    && features.unavailable(BackendKind::Kprobe).is_none()
+                {
+                    debug_assert_eq!(
+                        access(BackendKind::KprobeMulti),
+                        access(BackendKind::Kprobe)
+                    );
+                    chosen = Some(*kind);
+                    break;
+                }
                 match features.unavailable(*kind) {
                     Some(why) => reasons.push(why),
                     None => {

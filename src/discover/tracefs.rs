@@ -3,7 +3,7 @@
 //! Finds the kernel's tracing directory (tracefs at `/sys/kernel/tracing`, or
 //! `tracing/` inside debugfs), mounting tracefs or debugfs when neither is
 //! mounted (and unmounting it again once discovery is done), and reads
-//! tracepoint categories from its `events/` tree.
+//! tracepoint categories from its `available_events` list.
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -105,8 +105,28 @@ pub fn tracing_dir() -> Option<Tracing> {
     }
 }
 
-/// Tracepoint name → category (`events/<category>/<name>`).
+/// Tracepoint name → category, from `available_events` (`<category>:<name>`
+/// lines): one small read, where walking `events/` makes the kernel build
+/// thousands of directory entries. The walk is the fallback.
 pub fn tracepoint_categories(tracing: &Path) -> HashMap<String, String> {
+    match std::fs::read_to_string(tracing.join("available_events")) {
+        Ok(text) => parse_available_events(&text),
+        Err(e) => {
+            log::debug!("available_events unreadable ({e}): listing events/ instead");
+            walk_events(tracing)
+        }
+    }
+}
+
+fn parse_available_events(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter_map(|line| line.trim().split_once(':'))
+        .map(|(category, name)| (name.to_string(), category.to_string()))
+        .collect()
+}
+
+/// Tracepoint name → category (`events/<category>/<name>`).
+fn walk_events(tracing: &Path) -> HashMap<String, String> {
     let mut map = HashMap::new();
     let Ok(cats) = std::fs::read_dir(tracing.join("events")) else {
         return map;
@@ -127,4 +147,20 @@ pub fn tracepoint_categories(tracing: &Path) -> HashMap<String, String> {
         }
     }
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn available_events_lines_give_name_to_category() {
+        let map = parse_available_events("skb:kfree_skb\nnet:netif_receive_skb\n\nbogus\n");
+        assert_eq!(map.get("kfree_skb").map(String::as_str), Some("skb"));
+        assert_eq!(
+            map.get("netif_receive_skb").map(String::as_str),
+            Some("net")
+        );
+        assert_eq!(map.len(), 2);
+    }
 }

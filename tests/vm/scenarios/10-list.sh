@@ -34,6 +34,19 @@ for backend in kprobe-multi kprobe ftrace tracepoint; do
 	esac
 done
 
+# Without -b, -l lists what the backend ipft would pick traces (kprobe-multi here) without
+# attaching a probe: kprobe-multi and kprobe read arguments alike.
+ipft -l -v >"$WORK/auto.out" 2>"$WORK/auto.err" || fail "ipft -l exited $?"
+cmp -s "$WORK/auto.out" "$WORK/kprobe-multi.out" || fail "ipft -l differs from ipft -l -b kprobe-multi"
+# The features line names each backend probed (Ok or why not).
+grep -q "kprobe_multi: " "$WORK/auto.err" && fail "ipft -l probed kprobe-multi"
+ipft -l -v -b kprobe-multi >/dev/null 2>"$WORK/explicit.err" || fail "ipft -l -b kprobe-multi exited $?"
+grep -q "kprobe_multi: " "$WORK/explicit.err" || fail "ipft -l -b kprobe-multi did not probe the backend"
+log "-l without -b: the kprobe-multi list, no probe attached; with -b: $(grep -o 'kprobe_multi: [A-Za-z]*' "$WORK/explicit.err")"
+# Categories come from available_events.
+cat=$(awk '$1 == "kfree_skb" { print $2 }' "$WORK/tracepoint.out")
+[ "$cat" = skb ] || fail "-l -b tracepoint: kfree_skb in category '$cat', want skb"
+
 # One pass over the 40k-line file (busybox awk under TCG is slow).
 missing=$(awk 'NR == FNR { ok[$1] = 1; next } !($1 in ok) { print FILENAME ": " $1 }' \
 	$aff "$WORK/kprobe-multi.out" "$WORK/kprobe.out" "$WORK/ftrace.out" | head -n 10)
