@@ -71,7 +71,9 @@ impl Kallsyms {
 /// Builds [`Kallsyms`] from text fed in pieces of whole lines, so parsing
 /// can keep up with the kernel formatting the rest.
 pub struct Parser<'w> {
-    wanted: Option<&'w FxHashSet<&'w str>>,
+    /// The names asked for, as bytes: a line's name is looked up before
+    /// anything else, without UTF-8 validation (most are not wanted).
+    wanted: Option<FxHashSet<&'w [u8]>>,
     by_name: FxHashMap<String, Symbol>,
     modules: HashMap<Vec<u8>, Arc<str>>,
 }
@@ -83,7 +85,7 @@ impl<'w> Parser<'w> {
             by_name.reserve(wanted.len());
         }
         Parser {
-            wanted,
+            wanted: wanted.map(|w| w.iter().map(|n| n.as_bytes()).collect()),
             by_name,
             modules: HashMap::new(),
         }
@@ -116,12 +118,12 @@ impl<'w> Parser<'w> {
             Some(tab) => (&rest[..tab], Some(rest[tab + 1..].trim_ascii())),
             None => (rest.trim_ascii_end(), None),
         };
+        if name.is_empty() || self.wanted.as_ref().is_some_and(|w| !w.contains(name)) {
+            return;
+        }
         let Ok(name) = std::str::from_utf8(name) else {
             return;
         };
-        if name.is_empty() || self.wanted.is_some_and(|w| !w.contains(name)) {
-            return;
-        }
         let Some(addr) = std::str::from_utf8(addr)
             .ok()
             .and_then(|a| u64::from_str_radix(a, 16).ok())
