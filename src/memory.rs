@@ -6,8 +6,6 @@
 //! static binary's code it ran. The run loop faults back the few code pages
 //! it needs.
 
-/// Gives back the freed heap and the start-up code pages (see the module
-/// comment). Failures only cost memory, so they are logged, never raised.
 /// Every thread allocates from the main heap: memory a start-up thread freed
 /// (kallsyms pieces) is then given back by `malloc_trim`, which cannot shrink
 /// the top of another thread's arena. ipft's threads allocate little.
@@ -16,6 +14,8 @@ pub fn one_arena() {
     unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
 }
 
+/// Gives back the freed heap and the start-up code pages (see the module
+/// comment). Failures only cost memory, so they are logged, never raised.
 pub fn release_startup() {
     // SAFETY: malloc_trim only returns free heap memory to the kernel.
     let trimmed = unsafe { libc::malloc_trim(0) };

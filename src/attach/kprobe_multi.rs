@@ -16,19 +16,20 @@ use libbpf_rs::{Object, OpenObject};
 use super::clone::{self, errno_msg};
 use super::{enable_clone_programs, Attachment, Backend, Probe, Progress, CLONE_EXIT};
 use crate::cli::BackendKind;
-use crate::discover::ArgAccess;
+use crate::discover::{ArgAccess, Target};
 use crate::load::embedded;
 
 /// How this backend reads the skb argument: registers at the function entry.
 pub const ACCESS: ArgAccess = ArgAccess::Registers;
 
 /// Whether the kernel takes kprobe-multi links (5.18+, CONFIG_FPROBE): an
-/// empty program on `func` (a vmlinux skb function: name and kallsyms
-/// address, 0 if unknown), detached at once. By address when there is one:
-/// by name, the kernel walks every kernel symbol to find it.
-pub fn probe(kprobes: &Result<(), String>, func: Option<(&str, u64)>) -> Result<(), String> {
+/// empty program on `func` (a vmlinux skb function), detached at once. By
+/// its kallsyms address when there is one: by name, the kernel walks every
+/// kernel symbol to find it.
+pub fn probe(kprobes: &Result<(), String>, func: Option<&Target>) -> Result<(), String> {
     kprobes.clone()?;
-    let (symbol, addr) = func.ok_or("no traceable skb function to probe kprobe-multi with")?;
+    let func = func.ok_or("no traceable skb function to probe kprobe-multi with")?;
+    let (symbol, addr) = (func.name.as_str(), func.addr);
     let target = clone::CloneTarget {
         prog_name: "ipft_probe",
         prog_type: libbpf_sys::BPF_PROG_TYPE_KPROBE,
@@ -297,7 +298,6 @@ impl Backend for KprobeMulti {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discover::Target;
 
     fn probe(addr: u64, pos: u32, word: u32) -> Probe {
         Probe {

@@ -436,9 +436,8 @@ fn probe_atomic_fetch() -> bool {
 /// probed when it is first asked about, so a run pays only for the backends
 /// it considers (the kprobe-multi probe attaches and detaches a link).
 pub struct Features {
-    /// A traceable vmlinux skb function (name, BTF id) for the probes.
-    /// A vmlinux skb function to probe with: name, BTF id, kallsyms address.
-    vmlinux_func: Option<(String, u32, u64)>,
+    /// A traceable vmlinux skb function for the probes.
+    vmlinux_func: Option<Target>,
     kprobe: OnceCell<Result<(), String>>,
     kprobe_multi: OnceCell<Result<(), String>>,
     fentry: OnceCell<Result<(), String>>,
@@ -454,7 +453,7 @@ impl Features {
                 .functions
                 .iter()
                 .find(|t| t.btf_obj.is_none())
-                .map(|f| (f.name.clone(), f.btf_id, f.addr)),
+                .cloned(),
             kprobe: OnceCell::new(),
             kprobe_multi: OnceCell::new(),
             fentry: OnceCell::new(),
@@ -470,16 +469,11 @@ impl Features {
             BackendKind::Kprobe => self.kprobe.get_or_init(kprobe::probe).clone(),
             BackendKind::KprobeMulti => self
                 .kprobe_multi
-                .get_or_init(|| {
-                    kprobe_multi::probe(
-                        &self.backend(BackendKind::Kprobe),
-                        func.map(|f| (f.0.as_str(), f.2)),
-                    )
-                })
+                .get_or_init(|| kprobe_multi::probe(&self.backend(BackendKind::Kprobe), func))
                 .clone(),
             BackendKind::Ftrace => self
                 .fentry
-                .get_or_init(|| fentry::probe(func.map(|f| f.1)))
+                .get_or_init(|| fentry::probe(func.map(|f| f.btf_id)))
                 .clone(),
             BackendKind::Tracepoint => Ok(()),
         }
