@@ -12,13 +12,14 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 
-use crate::attach::{self, Backend, Features, Probe};
+use crate::attach::{self, Backend, Features, Probe, ProgramFeatures};
 use crate::cli::{BackendKind, Config, Mode};
 use crate::discover::{self, ksyms::TraceableSource, ArgAccess, Discovery, Target};
 use crate::event::decode::Hook;
 use crate::event::fields::FieldSet;
 use crate::ext::Extension;
 use crate::filter::PacketFilter;
+use crate::load::ahead::Ahead;
 use crate::preflight;
 
 pub struct Plan {
@@ -42,6 +43,8 @@ pub struct Plan {
     pub drop_hook: Option<Target>,
     /// The built-in fields asked for (see [`Plan::fields`]).
     fields: FieldSet,
+    /// The BPF object, prepared during discovery (taken by the session).
+    pub ahead: Option<Ahead>,
 }
 
 /// The tracepoint where the kernel drops skbs (see `IPFT_DROP_PROGRAM`).
@@ -72,8 +75,21 @@ impl Plan {
         preflight::check_btf()?;
         preflight::check_privileges()?;
 
+        let programs = ProgramFeatures::probe();
         let started = Instant::now();
-        let discovery = discover::discover(Path::new("/sys/kernel/btf"))?;
+        let mut ahead = None;
+        let discovery = discover::discover(Path::new("/sys/kernel/btf"), |vmlinux| {
+            let extension = extension
+                .as_ref()
+                .map(|e| (e.name.clone(), e.object.clone()));
+            ahead = Ahead::start(
+                config,
+                extension,
+                vmlinux.clone(),
+                programs.ringbuf,
+                programs.atomic_fetch,
+            );
+        })?;
         match &discovery.traceable_source {
             TraceableSource::FilterFunctions(path) => {
                 log::debug!("traceable functions from {path}")
@@ -89,7 +105,7 @@ impl Plan {
             started.elapsed().as_secs_f64()
         );
         let probing = Instant::now();
-        let features = Features::probe(&discovery);
+        let features = Features::probe(&discovery, programs);
         let listing = config.mode == Mode::List && config.backend.is_none();
         let (kind, note) = attach::select(config.backend, config.tracer, &features, listing)?;
         if !listing {
@@ -135,6 +151,7 @@ impl Plan {
             filter: config.filter.clone(),
             drop_hook,
             fields,
+            ahead,
         })
     }
 

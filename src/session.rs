@@ -15,14 +15,14 @@ use anyhow::{bail, Context, Result};
 use libbpf_rs::{MapCore, Object};
 
 use crate::attach::{self, Attachment, Backend, Probe, Progress};
-use crate::cli::{Config, OutputKind, Tracer, TransportKind};
+use crate::cli::{Config, OutputKind};
 use crate::drops::{DropStage, Symbolizer};
 use crate::event::decode::Resolver;
 use crate::event::fields::Builtins;
 use crate::event::file::{self, Header};
 use crate::event::raw::RawRecord;
 use crate::event::transport::{Receiver, Sink, Waiter};
-use crate::load::{self, embedded, link, LoadConfig};
+use crate::load::{self, ahead, ahead::Ahead, embedded, link, LoadConfig};
 use crate::output::{self, text::Clock, Style};
 use crate::plan::{self, Plan};
 use crate::signals;
@@ -141,13 +141,20 @@ impl ProbeServer {
     }
 }
 
-/// Ring buffer bytes: 256 KiB per CPU for each --perf-page-count page
-/// (default 8: 2 MiB per CPU), a power of two. One ring serves all CPUs.
-fn ring_size(page_count: u64) -> u32 {
-    let cpus = libbpf_rs::num_possible_cpus().unwrap_or(1) as u64;
-    (page_count * (256 << 10) * cpus)
-        .next_power_of_two()
-        .min(1 << 30) as u32
+/// User and system CPU time of the whole process so far, in seconds.
+fn cpu_seconds() -> f64 {
+    // SAFETY: rusage is plain integers (all-zero is valid); getrusage
+    // writes only the struct it is given.
+    let (usage, rc) = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let rc = libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        (usage, rc)
+    };
+    if rc != 0 {
+        return 0.0;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 /// The live output on stdout; pcapng is binary and never goes to a terminal.
@@ -187,33 +194,52 @@ struct Attached {
     hooks: usize,
 }
 
-fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Result<Attached> {
+fn load_and_attach(
+    config: &Config,
+    plan: &Plan,
+    backend: &dyn Backend,
+    ahead: Option<Ahead>,
+) -> Result<Attached> {
     let kind = plan.kind;
     let probes = plan.probes(backend, config.track);
     let drop_probe = plan.drop_probe(backend, &probes);
     let clones = plan.clones(backend, config.track);
-    let fields = plan.fields();
-    let use_ringbuf = match config.transport {
-        Some(TransportKind::Ringbuf) => true,
-        Some(TransportKind::Perf) => false,
-        None => plan.features.ringbuf,
-    };
+    let load_config = LoadConfig::for_trace(
+        config,
+        plan.fields(),
+        kind,
+        plan.features.ringbuf,
+        plan.features.atomic_fetch,
+        drop_probe
+            .as_ref()
+            .map(|p| (p.word, plan.discovery.drops.has_reason)),
+    );
     log::debug!(
         "transport: {}",
-        if use_ringbuf {
+        if load_config.use_ringbuf {
             "ring buffer"
         } else {
             "perf buffer"
         }
     );
+    if !load_config.atomic_ids {
+        log::debug!("packet ids: no atomic fetch-and-add (Linux 5.12+), nested programs on one CPU could in theory share an id");
+    }
+    let loading = Instant::now();
+    let taken = ahead.map(|a| a.take(backend.object(), &load_config));
+    let (filter_object, prepared) = match taken {
+        Some(t) => (t.filter_object, t.object),
+        None => (None, None),
+    };
     let (ext_name, ext_object) = match &plan.extension {
         Some(ext) => (ext.name.as_str(), ext.object.as_slice()),
         None => ("the null extension", embedded::NULL_MODULE),
     };
-    let backend_name = format!("ipft's {kind} programs");
-    let filter_object = match &plan.filter {
-        Some(filter) => filter.object()?,
-        None => embedded::NULL_FILTER.to_vec(),
+    let backend_name = ahead::backend_name(kind);
+    let filter_object = match (filter_object, &plan.filter) {
+        (Some(compiled), _) => compiled?,
+        (None, Some(filter)) => filter.object()?,
+        (None, None) => embedded::NULL_FILTER.to_vec(),
     };
     let link_with = |object: &[u8]| {
         link::link(&[
@@ -222,60 +248,38 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
             ("the filter expression", &filter_object),
         ])
     };
-    let linking = Instant::now();
-    let mut linked = link_with(backend.object())?;
-    log::debug!(
-        "took {:.3} seconds to link the BPF objects",
-        linking.elapsed().as_secs_f64()
-    );
-    let load_config = LoadConfig {
-        mark: config.mark,
-        mask: config.mask,
-        use_ringbuf,
-        ring_size: ring_size(config.perf.page_count),
-        ring_wakeup: ring_size(config.perf.page_count) as u64 / 8,
-        pair_exits: config.tracer == Tracer::FunctionGraph,
-        track: config.track,
-        track_map_size: config.track_map_size,
-        watch_heads: config.track && plan.kind == crate::cli::BackendKind::Tracepoint,
-        idle_ns: config.idle_timeout.as_nanos() as u64,
-        snaplen: config.snaplen,
-        atomic_ids: plan.features.atomic_fetch,
-        use_mark: plan.selection.mark,
-        use_pcap: plan.filter.is_some(),
-        pcap_window: plan
-            .filter
-            .as_ref()
-            .map_or(crate::filter::WINDOW_MAX, |f| f.window),
-        netns: plan.selection.netns,
-        ifindex: plan.selection.ifindex,
-        meta: fields.needs_meta(),
-        meta_dev: fields.dev,
-        meta_tuple: fields.tuple,
-        drop_word: drop_probe.as_ref().map_or(0, |p| p.word),
-        drop_has_reason: plan.discovery.drops.has_reason,
-    };
-    if !load_config.atomic_ids {
-        log::debug!("packet ids: no atomic fetch-and-add (Linux 5.12+), nested programs on one CPU could in theory share an id");
-    }
-    let loading = Instant::now();
-    let load_linked = |linked: &[u8]| {
-        load::load(linked, &load_config, |open| {
-            backend.prepare(open, &probes, &clones)?;
-            if let Some(mut prog) = open.progs_mut().find(|p| p.name() == DROP_PROGRAM) {
-                prog.set_autoload(drop_probe.is_some());
-            }
-            Ok(())
-        })
-    };
-    let mut obj = match (load_linked(&linked), backend.plain_object()) {
-        (Ok(obj), _) => obj,
-        (Err(e), Some(plain)) => {
-            log::debug!("{e:#}: loading the programs again without bpf_rdonly_cast");
-            linked = link_with(plain)?;
-            load_linked(&linked)?
+    let adjust = |open: &mut libbpf_rs::OpenObject| {
+        backend.prepare(open, &probes, &clones)?;
+        if let Some(mut prog) = open.progs_mut().find(|p| p.name() == DROP_PROGRAM) {
+            prog.set_autoload(drop_probe.is_some());
         }
-        (Err(e), None) => return Err(e),
+        Ok(())
+    };
+    let load_linked = |linked: &[u8]| load::load(linked, &load_config, adjust);
+    let from_ahead = prepared.and_then(|object| {
+        object
+            .load(adjust)
+            .map_err(|e| log::debug!("{e:#}: loading the programs again"))
+            .ok()
+    });
+    let (linked, mut obj) = match from_ahead {
+        Some(loaded) => loaded,
+        None => {
+            let loaded = link_with(backend.object()).and_then(|linked| {
+                let obj = load_linked(&linked)?;
+                Ok((linked, obj))
+            });
+            match (loaded, backend.plain_object()) {
+                (Ok(loaded), _) => loaded,
+                (Err(e), Some(plain)) => {
+                    log::debug!("{e:#}: loading the programs again without bpf_rdonly_cast");
+                    let linked = link_with(plain)?;
+                    let obj = load_linked(&linked)?;
+                    (linked, obj)
+                }
+                (Err(e), None) => return Err(e),
+            }
+        }
     };
 
     log::debug!(
@@ -358,7 +362,7 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
         linked,
         attachment,
         probes,
-        use_ringbuf,
+        use_ringbuf: load_config.use_ringbuf,
         hooks: progress.succeeded(),
     })
 }
@@ -366,6 +370,7 @@ fn load_and_attach(config: &Config, plan: &Plan, backend: &dyn Backend) -> Resul
 /// Traces until SIGINT/SIGTERM.
 pub fn trace(config: Config, mut plan: Plan) -> Result<()> {
     plan.check_traceable(&config)?;
+    let ahead = plan.ahead.take();
     let script = plan
         .extension
         .as_mut()
@@ -447,7 +452,7 @@ pub fn trace(config: Config, mut plan: Plan) -> Result<()> {
     if let Some(script) = &script {
         script.borrow().init()?;
     }
-    let mut attached = load_and_attach(&config, &plan, backend.as_ref())?;
+    let mut attached = load_and_attach(&config, &plan, backend.as_ref(), ahead)?;
     if signals::stopped() {
         detach(&config, &mut attached);
         return Ok(());
@@ -536,8 +541,9 @@ fn run_stream(
     crate::memory::release_startup();
     if let Some(started) = crate::STARTED.get() {
         log::debug!(
-            "ready {:.3} seconds after ipft started",
-            started.elapsed().as_secs_f64()
+            "ready {:.3} seconds after ipft started ({:.3} s of CPU, every thread)",
+            started.elapsed().as_secs_f64(),
+            cpu_seconds()
         );
     }
     crate::say!("Trace ready!");
@@ -722,15 +728,4 @@ fn nothing_matched(config: &Config, ran: Duration, hooks: usize, matched: u64) -
         selection.join(" and "),
         causes.join("; or ")
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ring_size_is_a_power_of_two() {
-        let s = ring_size(8);
-        assert!(s.is_power_of_two() && s >= 8 * 4096);
-    }
 }

@@ -446,8 +446,25 @@ pub struct Features {
     pub atomic_fetch: bool,
 }
 
+/// What the programs can use whatever the backend: probed before discovery,
+/// so that loading can start during it ([`crate::load::ahead`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ProgramFeatures {
+    pub ringbuf: bool,
+    pub atomic_fetch: bool,
+}
+
+impl ProgramFeatures {
+    pub fn probe() -> ProgramFeatures {
+        ProgramFeatures {
+            ringbuf: libbpf_rs::MapType::RingBuf.is_supported().unwrap_or(false),
+            atomic_fetch: probe_atomic_fetch(),
+        }
+    }
+}
+
 impl Features {
-    pub fn probe(discovery: &Discovery) -> Features {
+    pub fn probe(discovery: &Discovery, programs: ProgramFeatures) -> Features {
         Features {
             vmlinux_func: discovery
                 .functions
@@ -457,8 +474,8 @@ impl Features {
             kprobe: OnceCell::new(),
             kprobe_multi: OnceCell::new(),
             fentry: OnceCell::new(),
-            ringbuf: libbpf_rs::MapType::RingBuf.is_supported().unwrap_or(false),
-            atomic_fetch: probe_atomic_fetch(),
+            ringbuf: programs.ringbuf,
+            atomic_fetch: programs.atomic_fetch,
         }
     }
 
@@ -627,7 +644,7 @@ mod tests {
             eprintln!("SKIP: no kernel BTF at /sys/kernel/btf/vmlinux");
             return;
         }
-        let discovery = crate::discover::discover(dir).unwrap();
+        let discovery = crate::discover::discover(dir, |_| {}).unwrap();
         let names: Vec<String> = clone_points(&discovery, ArgAccess::Registers)
             .into_iter()
             .map(|t| t.name)

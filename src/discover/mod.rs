@@ -269,8 +269,9 @@ fn read_tracefs() -> Tracefs {
 /// Scans kernel BTF for skb functions and tracepoints. kallsyms and tracefs
 /// are read on threads of their own meanwhile (the kernel formatting
 /// kallsyms is the longest part of start-up), and only the symbols BTF
-/// asked about are kept.
-pub fn discover(btf_dir: &Path) -> Result<Discovery> {
+/// asked about are kept. `on_vmlinux` gets vmlinux BTF as soon as it is
+/// parsed (loading ahead starts there).
+pub fn discover(btf_dir: &Path, on_vmlinux: impl FnOnce(&Arc<Btf>)) -> Result<Discovery> {
     std::thread::scope(|scope| {
         let started = Instant::now();
         // kallsyms comes in pieces over a channel, parsed here as they come
@@ -285,6 +286,9 @@ pub fn discover(btf_dir: &Path) -> Result<Discovery> {
             .ok();
         let tracefs = Pending::start(scope, read_tracefs);
         let objs = load_kernel_btf(btf_dir)?;
+        if let Some((_, vmlinux)) = objs.first() {
+            on_vmlinux(vmlinux);
+        }
         let btf_read = started.elapsed();
         let candidates = skb_candidates(&objs);
         let scanned = started.elapsed();
@@ -420,7 +424,7 @@ mod tests {
             eprintln!("SKIP: {VMLINUX_BTF} missing");
             return None;
         }
-        Some(discover(Path::new("/sys/kernel/btf")).unwrap())
+        Some(discover(Path::new("/sys/kernel/btf"), |_| {}).unwrap())
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! Links the backend object with the extension, opens the result with
 //! libbpf, writes the load-time configuration (mark, mask, transport) into
 //! `.rodata` by looking the variables up in the object's BTF, sizes the
-//! maps, prepares templates, and loads.
+//! maps, prepares templates, and loads. [`ahead`] does the first half on a
+//! thread while the kernel is still being discovered.
 
+pub mod ahead;
 pub mod embedded;
 pub mod link;
 
@@ -12,9 +14,11 @@ use anyhow::{bail, Context, Result};
 use libbpf_rs::{MapCore, Object, ObjectBuilder, OpenObject};
 
 use crate::btf::{Btf, Kind};
+use crate::cli::{BackendKind, Config, Tracer, TransportKind};
+use crate::event::fields::FieldSet;
 
 /// Values written into the programs' `.rodata` before load.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoadConfig {
     pub mark: u32,
     pub mask: u32,
@@ -56,6 +60,63 @@ pub struct LoadConfig {
     pub drop_word: u32,
     /// The kfree_skb tracepoint passes the drop reason.
     pub drop_has_reason: bool,
+}
+
+/// Ring buffer bytes: 256 KiB per CPU for each --perf-page-count page
+/// (default 8: 2 MiB per CPU), a power of two. One ring serves all CPUs.
+pub fn ring_size(page_count: u64) -> u32 {
+    let cpus = libbpf_rs::num_possible_cpus().unwrap_or(1) as u64;
+    (page_count * (256 << 10) * cpus)
+        .next_power_of_two()
+        .min(1 << 30) as u32
+}
+
+impl LoadConfig {
+    /// The configuration a trace with `config` loads with: `fields` are the
+    /// built-in fields shown, `kind` is the backend, `ringbuf` and
+    /// `atomic_fetch` what the kernel has, `drop` the drop program's probe
+    /// word and whether the kernel passes it the drop reason.
+    pub fn for_trace(
+        config: &Config,
+        fields: FieldSet,
+        kind: BackendKind,
+        ringbuf: bool,
+        atomic_fetch: bool,
+        drop: Option<(u32, bool)>,
+    ) -> LoadConfig {
+        let ring_size = ring_size(config.perf.page_count);
+        LoadConfig {
+            mark: config.mark,
+            mask: config.mask,
+            use_ringbuf: match config.transport {
+                Some(TransportKind::Ringbuf) => true,
+                Some(TransportKind::Perf) => false,
+                None => ringbuf,
+            },
+            ring_size,
+            ring_wakeup: ring_size as u64 / 8,
+            pair_exits: config.tracer == Tracer::FunctionGraph,
+            track: config.track,
+            track_map_size: config.track_map_size,
+            watch_heads: config.track && kind == BackendKind::Tracepoint,
+            idle_ns: config.idle_timeout.as_nanos() as u64,
+            snaplen: config.snaplen,
+            atomic_ids: atomic_fetch,
+            use_mark: config.mark_given,
+            use_pcap: config.filter.is_some(),
+            pcap_window: config
+                .filter
+                .as_ref()
+                .map_or(crate::filter::WINDOW_MAX, |f| f.window),
+            netns: config.netns,
+            ifindex: config.ifindex,
+            meta: fields.needs_meta(),
+            meta_dev: fields.dev,
+            meta_tuple: fields.tuple,
+            drop_word: drop.map_or(0, |(word, _)| word),
+            drop_has_reason: drop.is_some_and(|(_, reason)| reason),
+        }
+    }
 }
 
 /// The `.BTF` of an ELF object, parsed.
@@ -109,12 +170,8 @@ fn set_rodata(open: &mut OpenObject, btf: &Btf, values: &[(&str, u64)]) -> Resul
     Ok(())
 }
 
-/// Opens `linked`, applies `config`, lets `prepare` adjust programs, loads.
-pub fn load(
-    linked: &[u8],
-    config: &LoadConfig,
-    prepare: impl FnOnce(&mut OpenObject) -> Result<()>,
-) -> Result<Object> {
+/// Opens `linked` and applies `config`: `.rodata` and the map sizes.
+pub fn open(linked: &[u8], config: &LoadConfig) -> Result<OpenObject> {
     let btf = object_btf(linked)?;
     // Not ObjectBuilder::debug(): that replaces our libbpf print callback.
     let mut open = ObjectBuilder::default()
@@ -162,14 +219,34 @@ pub fn load(
             } else {
                 256
             })?,
+            // Preallocated: a map nothing uses costs its creation time.
+            Some("ipft_calls") if !config.pair_exits => map.set_max_entries(1)?,
+            Some("ipft_clone_stacks") if !config.track => map.set_max_entries(1)?,
             _ => {}
         }
     }
+    Ok(open)
+}
+
+/// Lets `prepare` adjust programs, then loads.
+pub fn finish(
+    mut open: OpenObject,
+    prepare: impl FnOnce(&mut OpenObject) -> Result<()>,
+) -> Result<Object> {
     prepare(&mut open)?;
     match open.load() {
         Ok(obj) => Ok(obj),
         Err(e) => bail!("failed to load the BPF programs: {e} (run with -v for libbpf's and the verifier's log)"),
     }
+}
+
+/// Opens `linked`, applies `config`, lets `prepare` adjust programs, loads.
+pub fn load(
+    linked: &[u8],
+    config: &LoadConfig,
+    prepare: impl FnOnce(&mut OpenObject) -> Result<()>,
+) -> Result<Object> {
+    finish(open(linked, config)?, prepare)
 }
 
 /// Sets the `ipft_stopping` flag in the loaded object's `.bss`: from then on
@@ -220,6 +297,12 @@ pub fn read_percpu_counter(map: &dyn MapCore, key: u32) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ring_size_is_a_power_of_two() {
+        let s = ring_size(8);
+        assert!(s.is_power_of_two() && s >= 8 * 4096);
+    }
 
     #[test]
     fn rodata_variables_are_found_in_btf() {
