@@ -181,6 +181,8 @@ impl Btf {
             types: Vec::new(),
             strings,
         };
+        // Records are 12 bytes and more, most of them 16 to 40.
+        btf.types.reserve(type_sec.len() / 16);
         let mut cur = Cursor {
             data: type_sec,
             pos: 0,
@@ -227,6 +229,30 @@ impl Btf {
         };
         let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
         std::str::from_utf8(&rest[..end]).unwrap_or("")
+    }
+
+    /// The bytes of the string table from `off` (up to the table's end).
+    fn str_bytes_from(&self, off: u32) -> &[u8] {
+        if off < self.start_str {
+            return self.base.as_ref().map_or(&[], |b| b.str_bytes_from(off));
+        }
+        self.strings
+            .get((off - self.start_str) as usize..)
+            .unwrap_or(&[])
+    }
+
+    /// Whether the string at `off` starts with `prefix`: no search for its
+    /// end, no UTF-8 check (discovery asks this of every type).
+    pub fn str_starts_with(&self, off: u32, prefix: &str) -> bool {
+        self.str_bytes_from(off).starts_with(prefix.as_bytes())
+    }
+
+    /// Whether type `id` is named `name`, as cheaply as the above.
+    pub fn name_is(&self, id: u32, name: &str) -> bool {
+        self.get(id).is_some_and(|t| {
+            let bytes = self.str_bytes_from(t.name_off);
+            bytes.starts_with(name.as_bytes()) && bytes.get(name.len()) == Some(&0)
+        })
     }
 
     pub fn name(&self, id: u32) -> &str {
@@ -279,7 +305,7 @@ impl Btf {
     pub fn find_own(&self, name: &str, pred: impl Fn(&Kind) -> bool) -> Option<u32> {
         self.own_ids().find(|&id| {
             let t = &self.types[(id - self.start_id) as usize];
-            pred(&t.kind) && self.str_at(t.name_off) == name
+            pred(&t.kind) && self.name_is(id, name)
         })
     }
 }

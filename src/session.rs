@@ -142,7 +142,7 @@ impl ProbeServer {
 }
 
 /// User and system CPU time of the whole process so far, in seconds.
-fn cpu_seconds() -> f64 {
+fn cpu_seconds() -> (f64, f64) {
     // SAFETY: rusage is plain integers (all-zero is valid); getrusage
     // writes only the struct it is given.
     let (usage, rc) = unsafe {
@@ -151,10 +151,10 @@ fn cpu_seconds() -> f64 {
         (usage, rc)
     };
     if rc != 0 {
-        return 0.0;
+        return (0.0, 0.0);
     }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
+    (secs(usage.ru_utime), secs(usage.ru_stime))
 }
 
 /// The live output on stdout; pcapng is binary and never goes to a terminal.
@@ -540,10 +540,10 @@ fn run_stream(
     };
     crate::memory::release_startup();
     if let Some(started) = crate::STARTED.get() {
+        let (user, system) = cpu_seconds();
         log::debug!(
-            "ready {:.3} seconds after ipft started ({:.3} s of CPU, every thread)",
+            "ready {:.3} seconds after ipft started (CPU, every thread: {user:.3} s user, {system:.3} s system)",
             started.elapsed().as_secs_f64(),
-            cpu_seconds()
         );
     }
     crate::say!("Trace ready!");

@@ -31,7 +31,7 @@ pub fn is_skb_ptr(btf: &Btf, type_id: u32) -> bool {
         return false;
     };
     let target = btf.skip_mods(*target);
-    matches!(btf.kind(target), Some(Kind::Struct { .. })) && btf.name(target) == "sk_buff"
+    matches!(btf.kind(target), Some(Kind::Struct { .. })) && btf.name_is(target, "sk_buff")
 }
 
 /// True if `type_id` is a struct or union (by value), modifiers skipped.
@@ -52,6 +52,10 @@ pub fn find_skb_arg(btf: &Btf, params: &[Param]) -> Option<SkbArg> {
     } else {
         params
     };
+    // Most functions take no skb: skip their parameters' sizes.
+    if !fixed.iter().any(|p| is_skb_ptr(btf, p.type_id)) {
+        return None;
+    }
     let mut slot = 0u32;
     let mut in_register = true;
     let mut large_struct = false;

@@ -179,21 +179,12 @@ pub fn read_chunks(sink: &mut dyn FnMut(Vec<u8>) -> bool) -> Result<()> {
         // Each read gives a page or so: fill a piece before handing it on.
         let mut buf = Vec::with_capacity(carry.len() + CHUNK);
         buf.append(&mut carry);
-        let mut filled = buf.len();
-        buf.resize(filled + CHUNK, 0);
-        let mut at_end = false;
-        while filled < buf.len() {
-            match file.read(&mut buf[filled..]) {
-                Ok(0) => {
-                    at_end = true;
-                    break;
-                }
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e).with_context(failed),
-            }
-        }
-        buf.truncate(filled);
+        // Into the spare capacity: nothing is zeroed first.
+        let read = (&mut file)
+            .take(CHUNK as u64)
+            .read_to_end(&mut buf)
+            .with_context(failed)?;
+        let at_end = read < CHUNK;
         if at_end {
             if !buf.is_empty() {
                 sink(buf);

@@ -11,7 +11,7 @@ pub mod btf;
 pub mod ksyms;
 pub mod tracefs;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::thread::{Scope, ScopedJoinHandle};
@@ -192,6 +192,9 @@ fn skb_candidates(objs: &[(Option<String>, Arc<Btf>)]) -> Vec<Candidate<'_>> {
                     });
                 }
                 Kind::Typedef { target } => {
+                    if !btf.str_starts_with(ty.name_off, "btf_trace_") {
+                        continue;
+                    }
                     let Some(tp) = btf.str_at(ty.name_off).strip_prefix("btf_trace_") else {
                         continue;
                     };
@@ -351,8 +354,8 @@ pub fn discover(btf_dir: &Path, on_vmlinux: impl FnOnce(&Arc<Btf>)) -> Result<Di
 
         let mut functions = Vec::new();
         let mut tracepoints = Vec::new();
-        let mut seen_funcs = HashSet::new();
-        let mut seen_tps = HashSet::new();
+        let mut seen_funcs = FxHashSet::default();
+        let mut seen_tps = FxHashSet::default();
         for c in &candidates {
             let btf_obj = &objs[c.obj].0;
             match c.kind {

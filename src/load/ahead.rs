@@ -252,8 +252,7 @@ fn has_functions<const N: usize>(btf: &Btf, names: [&str; N]) -> [bool; N] {
         if !matches!(ty.kind, Kind::Func { .. }) {
             continue;
         }
-        let name = btf.str_at(ty.name_off);
-        if let Some(i) = names.iter().position(|n| *n == name) {
+        if let Some(i) = names.iter().position(|n| btf.name_is(id, n)) {
             found[i] = true;
             if found.iter().all(|&f| f) {
                 break;
