@@ -64,29 +64,82 @@ impl DropKernel {
 /// Names drop locations: a `Symbol` record for each new address, put into
 /// the stream before the event that needs it.
 pub struct Symbolizer {
-    /// Text symbols by address.
-    sorted: Vec<(u64, String)>,
+    table: SymbolTable,
     named: HashSet<u64>,
+}
+
+/// Text symbols by address, or the thread still reading them.
+enum SymbolTable {
+    Reading(std::thread::JoinHandle<anyhow::Result<Vec<(u64, String)>>>),
+    Ready(Vec<(u64, String)>),
+}
+
+fn sorted_text_symbols(kallsyms: &Kallsyms) -> Vec<(u64, String)> {
+    let mut sorted: Vec<(u64, String)> = kallsyms
+        .addresses()
+        .filter(|(addr, _)| *addr != 0)
+        .map(|(addr, name)| (addr, name.to_string()))
+        .collect();
+    sorted.sort_unstable();
+    sorted
 }
 
 impl Symbolizer {
     pub fn new(kallsyms: &Kallsyms) -> Symbolizer {
-        let mut sorted: Vec<(u64, String)> = kallsyms
-            .addresses()
-            .filter(|(addr, _)| *addr != 0)
-            .map(|(addr, name)| (addr, name.to_string()))
-            .collect();
-        sorted.sort_unstable();
         Symbolizer {
-            sorted,
+            table: SymbolTable::Ready(sorted_text_symbols(kallsyms)),
             named: HashSet::new(),
         }
     }
 
+    /// Reads kallsyms on a thread of its own (the kernel takes a while to
+    /// format it): the trace starts meanwhile, and the first drop waits for
+    /// it if it must.
+    pub fn read_in_background() -> Symbolizer {
+        let read = || Kallsyms::read().map(|k| sorted_text_symbols(&k));
+        let table = match std::thread::Builder::new()
+            .name("ipft-symbols".into())
+            .spawn(read)
+        {
+            Ok(thread) => SymbolTable::Reading(thread),
+            Err(_) => SymbolTable::Ready(Self::or_addresses(read())),
+        };
+        Symbolizer {
+            table,
+            named: HashSet::new(),
+        }
+    }
+
+    fn or_addresses(read: anyhow::Result<Vec<(u64, String)>>) -> Vec<(u64, String)> {
+        read.unwrap_or_else(|e| {
+            log::warn!("drop locations are shown as addresses: {e:#}");
+            Vec::new()
+        })
+    }
+
+    fn sorted(&mut self) -> &[(u64, String)] {
+        if let SymbolTable::Reading(_) = self.table {
+            let SymbolTable::Reading(thread) =
+                std::mem::replace(&mut self.table, SymbolTable::Ready(Vec::new()))
+            else {
+                unreachable!()
+            };
+            let read = thread
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the thread reading kallsyms failed")));
+            self.table = SymbolTable::Ready(Self::or_addresses(read));
+        }
+        match &self.table {
+            SymbolTable::Ready(sorted) => sorted,
+            SymbolTable::Reading(_) => &[],
+        }
+    }
+
     /// `function+0xoffset` for a kernel text address.
-    pub fn name(&self, addr: u64) -> String {
-        let at = self.sorted.partition_point(|(a, _)| *a <= addr);
-        match at.checked_sub(1).map(|i| &self.sorted[i]) {
+    pub fn name(&mut self, addr: u64) -> String {
+        let sorted = self.sorted();
+        let at = sorted.partition_point(|(a, _)| *a <= addr);
+        match at.checked_sub(1).map(|i| &sorted[i]) {
             Some((start, name)) if addr - start < 1 << 20 => {
                 format!("{name}+{:#x}", addr - start)
             }
@@ -342,6 +395,22 @@ mod tests {
             [("B", 2), ("A", 1)]
         );
         assert_eq!(out.0.len(), 4, "every event passes without --drops-only");
+    }
+
+    #[test]
+    fn symbols_read_in_the_background_name_locations_the_same() {
+        let Ok(kallsyms) = Kallsyms::read() else {
+            eprintln!("SKIP: /proc/kallsyms unreadable");
+            return;
+        };
+        let Some((addr, _)) = kallsyms.addresses().find(|(a, _)| *a != 0) else {
+            eprintln!("SKIP: kallsyms shows no addresses (not root, or kptr_restrict)");
+            return;
+        };
+        let mut now = Symbolizer::new(&kallsyms);
+        let mut later = Symbolizer::read_in_background();
+        assert_eq!(later.name(addr), now.name(addr));
+        assert!(later.name(addr).ends_with("+0x0"), "{}", later.name(addr));
     }
 
     #[test]

@@ -452,6 +452,8 @@ pub fn trace(config: Config, mut plan: Plan) -> Result<()> {
     if let Some(script) = &script {
         script.borrow().init()?;
     }
+    // Drop locations are named from kallsyms, read while the programs load.
+    let mut symbols = plan.fields().drop.then(Symbolizer::read_in_background);
     let mut attached = load_and_attach(&config, &plan, backend.as_ref(), ahead)?;
     if signals::stopped() {
         detach(&config, &mut attached);
@@ -472,19 +474,12 @@ pub fn trace(config: Config, mut plan: Plan) -> Result<()> {
         .with_script(script.clone());
     let mut stream = Stream::new(resolver, Selection::default(), recorder, output);
     if plan.fields().drop {
-        let symbolizer = match crate::discover::ksyms::Kallsyms::read() {
-            Ok(k) => Some(Symbolizer::new(&k)),
-            Err(e) => {
-                log::warn!("drop locations are shown as addresses: {e:#}");
-                None
-            }
-        };
         let stage = DropStage::new(
             config.drops,
             config.drops_only,
             config.idle_timeout.as_nanos() as u64,
         );
-        stream = stream.with_drops(stage, symbolizer);
+        stream = stream.with_drops(stage, symbols.take());
     }
     let mut result = run_stream(&config, &mut attached, stream, probe_server);
     detach(&config, &mut attached);
