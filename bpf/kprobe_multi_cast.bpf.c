@@ -5,7 +5,7 @@
  * test on every hit of every function; mark, length, device, namespace and
  * head on every event) are fault-safe loads through a read-only BTF cast
  * instead of bpf_probe_read_kernel calls. Userspace loads this object only
- * where kallsyms has the kfunc, and the plain one if this one is refused.
+ * where kernel BTF has the kfunc, and the plain one if this one is refused.
  */
 #define IPFT_READ_BY_CAST 1
 #include "kprobe_multi.bpf.c"

@@ -255,6 +255,24 @@ impl Btf {
         })
     }
 
+    /// Whether this object has a function of each name, in one pass.
+    pub fn has_functions<const N: usize>(&self, names: [&str; N]) -> [bool; N] {
+        let mut found = [false; N];
+        for id in self.own_ids() {
+            let Some(ty) = self.get(id) else { continue };
+            if !matches!(ty.kind, Kind::Func { .. }) {
+                continue;
+            }
+            if let Some(i) = names.iter().position(|n| self.name_is(id, n)) {
+                found[i] = true;
+                if found.iter().all(|&f| f) {
+                    break;
+                }
+            }
+        }
+        found
+    }
+
     pub fn name(&self, id: u32) -> &str {
         self.get(id).map_or("", |t| self.str_at(t.name_off))
     }

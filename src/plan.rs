@@ -82,13 +82,7 @@ impl Plan {
             let extension = extension
                 .as_ref()
                 .map(|e| (e.name.clone(), e.object.clone()));
-            ahead = Ahead::start(
-                config,
-                extension,
-                vmlinux.clone(),
-                programs.ringbuf,
-                programs.atomic_fetch,
-            );
+            ahead = Ahead::start(config, extension, vmlinux.clone(), programs);
         })?;
         match &discovery.traceable_source {
             TraceableSource::FilterFunctions(path) => {

@@ -22,7 +22,7 @@ use crate::event::fields::Builtins;
 use crate::event::file::{self, Header};
 use crate::event::raw::RawRecord;
 use crate::event::transport::{Receiver, Sink, Waiter};
-use crate::load::{self, ahead, ahead::Ahead, embedded, link, LoadConfig};
+use crate::load::{self, ahead::Ahead, LoadConfig};
 use crate::output::{self, text::Clock, Style};
 use crate::plan::{self, Plan};
 use crate::signals;
@@ -208,8 +208,7 @@ fn load_and_attach(
         config,
         plan.fields(),
         kind,
-        plan.features.ringbuf,
-        plan.features.atomic_fetch,
+        plan.features.programs(),
         drop_probe
             .as_ref()
             .map(|p| (p.word, plan.discovery.drops.has_reason)),
@@ -231,23 +230,17 @@ fn load_and_attach(
         Some(t) => (t.filter_object, t.object),
         None => (None, None),
     };
-    let (ext_name, ext_object) = match &plan.extension {
-        Some(ext) => (ext.name.as_str(), ext.object.as_slice()),
-        None => ("the null extension", embedded::NULL_MODULE),
-    };
-    let backend_name = ahead::backend_name(kind);
+    let extension = plan
+        .extension
+        .as_ref()
+        .map(|ext| (ext.name.as_str(), ext.object.as_slice()));
     let filter_object = match (filter_object, &plan.filter) {
-        (Some(compiled), _) => compiled?,
-        (None, Some(filter)) => filter.object()?,
-        (None, None) => embedded::NULL_FILTER.to_vec(),
+        (Some(compiled), _) => Some(compiled?),
+        (None, Some(filter)) => Some(filter.object()?),
+        (None, None) => None,
     };
-    let link_with = |object: &[u8]| {
-        link::link(&[
-            (&backend_name, object),
-            (ext_name, ext_object),
-            ("the filter expression", &filter_object),
-        ])
-    };
+    let link_with =
+        |object: &[u8]| load::link_trace(kind, object, extension, filter_object.as_deref());
     let adjust = |open: &mut libbpf_rs::OpenObject| {
         backend.prepare(open, &probes, &clones)?;
         if let Some(mut prog) = open.progs_mut().find(|p| p.name() == DROP_PROGRAM) {

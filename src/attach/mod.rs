@@ -496,6 +496,14 @@ impl Features {
         }
     }
 
+    /// What the kernel offers the programs (probed before discovery).
+    pub fn programs(&self) -> ProgramFeatures {
+        ProgramFeatures {
+            ringbuf: self.ringbuf,
+            atomic_fetch: self.atomic_fetch,
+        }
+    }
+
     /// Why `kind` cannot be used here, or `None` if it can.
     pub fn unavailable(&self, kind: BackendKind) -> Option<String> {
         self.backend(kind).err()

@@ -111,7 +111,7 @@ pub struct Discovery {
 }
 
 /// The kfunc that casts a plain address to a BTF pointer (Linux 6.2+).
-const RDONLY_CAST: &str = "bpf_rdonly_cast";
+pub const RDONLY_CAST: &str = "bpf_rdonly_cast";
 
 /// Loads vmlinux BTF and every module BTF next to it.
 pub fn load_kernel_btf(btf_dir: &Path) -> Result<Vec<(Option<String>, Arc<Btf>)>> {
@@ -305,7 +305,6 @@ pub fn discover(btf_dir: &Path, on_vmlinux: impl FnOnce(&Arc<Btf>)) -> Result<Di
             .filter(|c| c.kind == TargetKind::Function)
             .map(|c| c.name)
             .chain(traceiters.iter().map(String::as_str))
-            .chain([RDONLY_CAST])
             .collect();
         let mut parser = ksyms::Parser::new(Some(&wanted));
         let read = match reader {
@@ -412,8 +411,10 @@ pub fn discover(btf_dir: &Path, on_vmlinux: impl FnOnce(&Arc<Btf>)) -> Result<Di
             tracepoints,
             traceable_source,
             drops,
-            // Only kernels with the kfunc have the function.
-            rdonly_cast: kallsyms.get(RDONLY_CAST).is_some(),
+            // A kfunc is in BTF, where libbpf resolves it.
+            rdonly_cast: objs
+                .first()
+                .is_some_and(|(_, vmlinux)| vmlinux.has_functions([RDONLY_CAST])[0]),
         })
     })
 }

@@ -19,22 +19,17 @@ use std::time::Instant;
 use anyhow::{anyhow, Context, Result};
 use libbpf_rs::{AsRawLibbpf, OpenObject};
 
-use super::{embedded, link, LoadConfig};
-use crate::btf::{Btf, Kind};
+use super::{embedded, LoadConfig};
+use crate::attach::ProgramFeatures;
+use crate::btf::Btf;
 use crate::cli::{BackendKind, Config, Mode, Tracer};
+use crate::discover::RDONLY_CAST;
 use crate::filter::PacketFilter;
 
 /// A function only kernels with fprobe (what kprobe-multi links use) have.
 const FPROBE_FUNCTION: &str = "register_fprobe_ips";
-/// The kfunc `bpf/kprobe_multi_cast.bpf.c` needs (Linux 6.2+).
-const RDONLY_CAST: &str = "bpf_rdonly_cast";
 /// Where the kernel offers kprobes to perf and BPF.
 const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe";
-
-/// The name the backend's object is linked under (error messages).
-pub fn backend_name(kind: BackendKind) -> String {
-    format!("ipft's {kind} programs")
-}
 
 /// An object being prepared ahead, on its thread.
 pub struct Ahead {
@@ -104,8 +99,7 @@ impl Ahead {
         config: &Config,
         extension: Option<(String, Vec<u8>)>,
         vmlinux: Arc<Btf>,
-        ringbuf: bool,
-        atomic_fetch: bool,
+        programs: ProgramFeatures,
     ) -> Option<Ahead> {
         let fields = config.fields(Default::default());
         let likely = config.mode == Mode::Trace
@@ -117,7 +111,7 @@ impl Ahead {
             return None;
         }
         let kind = BackendKind::KprobeMulti;
-        let load_config = LoadConfig::for_trace(config, fields, kind, ringbuf, atomic_fetch, None);
+        let load_config = LoadConfig::for_trace(config, fields, kind, programs, None);
         let filter = config.filter.clone();
         let thread = std::thread::Builder::new()
             .name("ipft-load-ahead".into())
@@ -189,7 +183,7 @@ fn prepare(
 ) -> Prepared {
     let started = Instant::now();
     let filter_object = filter.as_ref().map(PacketFilter::object);
-    let [fprobe, rdonly_cast] = has_functions(vmlinux, [FPROBE_FUNCTION, RDONLY_CAST]);
+    let [fprobe, rdonly_cast] = vmlinux.has_functions([FPROBE_FUNCTION, RDONLY_CAST]);
     if !fprobe {
         return Prepared {
             filter_object,
@@ -225,17 +219,15 @@ fn prepare_object(
     filter_object: Option<&Result<Vec<u8>>>,
 ) -> Result<Sendable, String> {
     let filter = match filter_object {
-        Some(Ok(object)) => object.as_slice(),
+        Some(Ok(object)) => Some(object.as_slice()),
         Some(Err(_)) => return Err("the filter expression did not compile".into()),
-        None => embedded::NULL_FILTER,
+        None => None,
     };
-    let (ext_name, ext_object) = match &extension {
-        Some((name, object)) => (name.as_str(), object.as_slice()),
-        None => ("the null extension", embedded::NULL_MODULE),
-    };
+    let extension = extension
+        .as_ref()
+        .map(|(name, object)| (name.as_str(), object.as_slice()));
     let (linked, open, prepared_programs) =
-        prepare_one(kind, backend, config, (ext_name, ext_object), filter)
-            .map_err(|e| format!("{e:#}"))?;
+        prepare_one(kind, backend, config, extension, filter).map_err(|e| format!("{e:#}"))?;
     Ok(Sendable(Object {
         backend,
         linked,
@@ -244,36 +236,14 @@ fn prepare_object(
     }))
 }
 
-/// Whether `btf` has a function of each name, in one pass over its types.
-fn has_functions<const N: usize>(btf: &Btf, names: [&str; N]) -> [bool; N] {
-    let mut found = [false; N];
-    for id in btf.own_ids() {
-        let Some(ty) = btf.get(id) else { continue };
-        if !matches!(ty.kind, Kind::Func { .. }) {
-            continue;
-        }
-        if let Some(i) = names.iter().position(|n| btf.name_is(id, n)) {
-            found[i] = true;
-            if found.iter().all(|&f| f) {
-                break;
-            }
-        }
-    }
-    found
-}
-
 fn prepare_one(
     kind: BackendKind,
     backend: &'static [u8],
     config: &LoadConfig,
-    extension: (&str, &[u8]),
-    filter: &[u8],
+    extension: Option<(&str, &[u8])>,
+    filter: Option<&[u8]>,
 ) -> Result<(Vec<u8>, OpenObject, Vec<String>)> {
-    let linked = link::link(&[
-        (&backend_name(kind), backend),
-        extension,
-        ("the filter expression", filter),
-    ])?;
+    let linked = super::link_trace(kind, backend, extension, filter)?;
     let open = super::open(&linked, config)?;
     let programs = open
         .progs()
@@ -344,7 +314,7 @@ mod tests {
     fn kprobe_multi_object() -> &'static [u8] {
         let vmlinux = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
         let btf = Btf::parse(&vmlinux).unwrap();
-        match has_functions(&btf, [RDONLY_CAST]) {
+        match btf.has_functions([RDONLY_CAST]) {
             [true] => embedded::KPROBE_MULTI_CAST,
             [false] => embedded::KPROBE_MULTI,
         }

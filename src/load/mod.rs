@@ -13,6 +13,7 @@ pub mod link;
 use anyhow::{bail, Context, Result};
 use libbpf_rs::{MapCore, Object, ObjectBuilder, OpenObject};
 
+use crate::attach::ProgramFeatures;
 use crate::btf::{Btf, Kind};
 use crate::cli::{BackendKind, Config, Tracer, TransportKind};
 use crate::event::fields::FieldSet;
@@ -73,15 +74,14 @@ pub fn ring_size(page_count: u64) -> u32 {
 
 impl LoadConfig {
     /// The configuration a trace with `config` loads with: `fields` are the
-    /// built-in fields shown, `kind` is the backend, `ringbuf` and
-    /// `atomic_fetch` what the kernel has, `drop` the drop program's probe
+    /// built-in fields shown, `kind` is the backend, `programs` what the
+    /// kernel offers the programs, `drop` the drop program's probe
     /// word and whether the kernel passes it the drop reason.
     pub fn for_trace(
         config: &Config,
         fields: FieldSet,
         kind: BackendKind,
-        ringbuf: bool,
-        atomic_fetch: bool,
+        programs: ProgramFeatures,
         drop: Option<(u32, bool)>,
     ) -> LoadConfig {
         let ring_size = ring_size(config.perf.page_count);
@@ -91,7 +91,7 @@ impl LoadConfig {
             use_ringbuf: match config.transport {
                 Some(TransportKind::Ringbuf) => true,
                 Some(TransportKind::Perf) => false,
-                None => ringbuf,
+                None => programs.ringbuf,
             },
             ring_size,
             ring_wakeup: ring_size as u64 / 8,
@@ -101,7 +101,7 @@ impl LoadConfig {
             watch_heads: config.track && kind == BackendKind::Tracepoint,
             idle_ns: config.idle_timeout.as_nanos() as u64,
             snaplen: config.snaplen,
-            atomic_ids: atomic_fetch,
+            atomic_ids: programs.atomic_fetch,
             use_mark: config.mark_given,
             use_pcap: config.filter.is_some(),
             pcap_window: config
@@ -117,6 +117,24 @@ impl LoadConfig {
             drop_has_reason: drop.is_some_and(|(_, reason)| reason),
         }
     }
+}
+
+/// Links a backend's object with the extension (the null one if `None`)
+/// and the filter expression's object (the null filter if `None`).
+pub fn link_trace(
+    kind: BackendKind,
+    backend: &[u8],
+    extension: Option<(&str, &[u8])>,
+    filter: Option<&[u8]>,
+) -> Result<Vec<u8>> {
+    link::link(&[
+        (&format!("ipft's {kind} programs"), backend),
+        extension.unwrap_or(("the null extension", embedded::NULL_MODULE)),
+        (
+            "the filter expression",
+            filter.unwrap_or(embedded::NULL_FILTER),
+        ),
+    ])
 }
 
 /// The `.BTF` of an ELF object, parsed.
