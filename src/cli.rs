@@ -326,6 +326,13 @@ pub struct Args {
     #[arg(long)]
     pub no_set_rlimit: bool,
 
+    /// Discover the kernel's functions afresh and leave the discovery cache
+    /// alone. By default what ipft finds (skb functions, their addresses and
+    /// argument positions) is kept in /run/ipft/discovery.json and reused
+    /// while the boot, every loaded module and the ipft binary stay the same
+    #[arg(long)]
+    pub no_cache: bool,
+
     /// Accept TCP connections on --probe-server-port once tracing is ready
     #[arg(long)]
     pub enable_probe_server: bool,
@@ -460,6 +467,8 @@ pub struct Config {
     pub perf: PerfOptions,
     pub transport: Option<TransportKind>,
     pub set_rlimit: bool,
+    /// Read and write the discovery cache (not --no-cache).
+    pub cache: bool,
     pub probe_server_port: Option<u16>,
     pub track: bool,
     pub track_map_size: u32,
@@ -686,6 +695,7 @@ impl Args {
             },
             transport: self.transport,
             set_rlimit: !self.no_set_rlimit,
+            cache: !self.no_cache,
             probe_server_port: self.enable_probe_server.then_some(self.probe_server_port),
             track: !self.no_track,
             track_map_size: self.track_map_size,

@@ -17,7 +17,7 @@ use crate::event::raw::{RawRecord, EVENT_DROP};
 use crate::output::Output;
 
 /// What this kernel offers for drops.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DropKernel {
     /// The `kfree_skb` tracepoint exists (every kernel ipft runs on).
     pub tracepoint: bool,

@@ -2,7 +2,7 @@
 //!
 //! Everything decided before any BPF object is loaded: the extension is
 //! opened, privileges and kernel BTF checked, the kernel's skb functions and
-//! tracepoints discovered, the backend chosen, and the hook list built (the
+//! tracepoints discovered (or read from the discovery cache), the backend chosen, and the hook list built (the
 //! targets after `-r`/`--module-regex`, the free points that end tracked
 //! packets, the clone points). `-l` prints the plan's targets and stops here.
 
@@ -14,7 +14,7 @@ use anyhow::{bail, Result};
 
 use crate::attach::{self, Backend, Features, Probe, ProgramFeatures};
 use crate::cli::{BackendKind, Config, Mode};
-use crate::discover::{self, ksyms::TraceableSource, ArgAccess, Discovery, Target};
+use crate::discover::{self, cache, ksyms::TraceableSource, ArgAccess, Discovery, Target};
 use crate::event::decode::Hook;
 use crate::event::fields::FieldSet;
 use crate::ext::Extension;
@@ -78,12 +78,13 @@ impl Plan {
         let programs = ProgramFeatures::probe();
         let started = Instant::now();
         let mut ahead = None;
-        let discovery = discover::discover(Path::new("/sys/kernel/btf"), |vmlinux| {
+        let start_ahead = |functions| {
             let extension = extension
                 .as_ref()
                 .map(|e| (e.name.clone(), e.object.clone()));
-            ahead = Ahead::start(config, extension, vmlinux.clone(), programs);
-        })?;
+            ahead = Ahead::start(config, extension, functions, programs);
+        };
+        let (discovery, cached) = discover_or_reuse(config.cache, start_ahead)?;
         match &discovery.traceable_source {
             TraceableSource::FilterFunctions(path) => {
                 log::debug!("traceable functions from {path}")
@@ -93,7 +94,8 @@ impl Plan {
             ),
         }
         log::debug!(
-            "discovered {} skb functions and {} skb tracepoints in {:.3}s",
+            "{} {} skb functions and {} skb tracepoints in {:.3}s",
+            if cached { "read" } else { "discovered" },
             discovery.functions.len(),
             discovery.tracepoints.len(),
             started.elapsed().as_secs_f64()
@@ -319,6 +321,51 @@ pub fn hook_table(probes: &[Probe]) -> Vec<Hook> {
             function: p.target.name.clone(),
         })
         .collect()
+}
+
+/// The discovery kept for this boot, modules and binary if there is one
+/// (and `cache`), else a fresh one, kept for the next run; true if reused.
+fn discover_or_reuse(
+    cache: bool,
+    on_vmlinux: impl FnOnce(discover::KernelFunctions),
+) -> Result<(Discovery, bool)> {
+    let btf_dir = Path::new(discover::BTF_DIR);
+    let cache_dir = Path::new(cache::DIR);
+    let key = if cache {
+        cache::key(btf_dir)
+            .map_err(|e| log::debug!("discovery cache not used: {e:#}"))
+            .ok()
+    } else {
+        log::debug!("discovery cache not used: --no-cache");
+        None
+    };
+    if let Some(key) = &key {
+        match cache::load(cache_dir, key) {
+            Ok(discovery) => {
+                log::debug!(
+                    "discovery read from {} (same boot, modules and ipft)",
+                    cache::path(cache_dir).display()
+                );
+                on_vmlinux(discovery.kernel_functions);
+                return Ok((discovery, true));
+            }
+            Err(why) => log::debug!("discovery cache not used: {why}"),
+        }
+    }
+    let discovery = discover::discover(btf_dir, on_vmlinux)?;
+    if let Some(key) = &key {
+        let kept = Instant::now();
+        match cache::store(cache_dir, key, &discovery) {
+            Ok(Ok(())) => log::debug!(
+                "discovery kept in {} for later runs ({:.3}s)",
+                cache::path(cache_dir).display(),
+                kept.elapsed().as_secs_f64()
+            ),
+            Ok(Err(why)) => log::debug!("discovery not kept for later runs: {why}"),
+            Err(e) => log::debug!("discovery not kept for later runs: {e:#}"),
+        }
+    }
+    Ok((discovery, false))
 }
 
 /// `-l`: header on stderr, rows on stdout, by skb position then discovery order.

@@ -355,6 +355,62 @@ fn root_list_shows_skb_tracepoints() {
     );
 }
 
+/// `ipft ARGS -l -b tracepoint -v`: (stdout, stderr).
+fn list_verbose(program: &str, args: &[&str]) -> (String, String) {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .args(["-l", "-b", "tracepoint", "-v"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    (String::from_utf8(out.stdout).unwrap(), stderr)
+}
+
+#[test]
+fn root_discovery_is_reused_only_by_the_same_binary_and_kernel_state() {
+    if !require(
+        "root_discovery_is_reused_only_by_the_same_binary_and_kernel_state",
+        NEEDS,
+    ) {
+        return;
+    }
+    // Another test may load a module (veth) between two runs: that is a
+    // new kernel state, and the next pair of runs shows the reuse.
+    let reused = (0..3).any(|_| {
+        let (first, _) = list_verbose(common::IPFT, &[]);
+        let (again, stderr) = list_verbose(common::IPFT, &[]);
+        stderr.contains("discovery read from /run/ipft/discovery.json") && {
+            assert_eq!(first, again, "the cached discovery lists the same");
+            true
+        }
+    });
+    assert!(
+        reused,
+        "a second run in the same kernel state reads the cache"
+    );
+
+    let (fresh, stderr) = list_verbose(common::IPFT, &["--no-cache"]);
+    assert!(
+        stderr.contains("discovery cache not used: --no-cache"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("discovered "), "{stderr}");
+    assert!(fresh.contains("kfree_skb"), "{fresh}");
+
+    // A copy of the binary is another ipft: it discovers afresh.
+    let dir = std::env::temp_dir().join(format!("ipft-cache-copy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("ipft");
+    std::fs::copy(common::IPFT, &copy).unwrap();
+    let (_, stderr) = list_verbose(copy.to_str().unwrap(), &[]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        stderr.contains("was written for another kernel state (now: exe "),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn root_probe_server_accepts_once_ready() {
     if !require("root_probe_server_accepts_once_ready", NEEDS) {

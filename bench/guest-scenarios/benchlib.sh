@@ -13,6 +13,8 @@
 #   === BENCH backend=B tool=minload round=R functions=N attached=A failed=F links=L attach_s=S detach_s=S [by=addrs|syms]
 #   === BENCH backend=B tool=ipft round=R functions=N hooks=H attached=A failed=F ready_s=S attach_s=S exit_s=S gone_s=S
 #   === BENCH backend=B tool=ipft-one round=R functions=1 hooks=H ... (as ipft)
+#   === BENCH backend=kprobe-multi tool=ipft-fresh ... (as ipft, with --no-cache)
+#   === BENCH backend=kprobe-multi tool=ipft-list-fresh ... (as ipft-list, with --no-cache)
 #   === BENCH backend=B tool=minload-set|ipft-set round=R functions=N ... (as minload, ipft)
 # functions = candidates `ipft -l` listed (the list minload gets); hooks = what ipft attached or
 # tried (its "Attaching program" line: the candidates plus any free point it adds itself).
@@ -54,6 +56,13 @@ bench_backend() {
 		n=$(grep -c . "$WORK/list.out")
 		[ "$n" -gt 0 ] || fail "ipft -l -b $backend -r '$regex' listed nothing"
 		echo "=== BENCH backend=$backend tool=ipft-list round=$r functions=$n seconds=$(kv elapsed_s "$line")"
+		# The same without the discovery cache (what the first run after a boot or a module
+		# load costs): every later run above reads the cache the first one wrote.
+		if [ "$backend" = kprobe-multi ]; then
+			line=$(timed "$WORK/list-fresh.out" ipft -l --no-cache 2>"$WORK/list-fresh.err") ||
+				fail "ipft -l --no-cache -b $backend failed: $line"
+			echo "=== BENCH backend=$backend tool=ipft-list-fresh round=$r functions=$n seconds=$(kv elapsed_s "$line")"
+		fi
 		# "NAME MOD ADDR POS" -> "NAME MOD ADDR": minload needs the module for fentry's BTF
 		# object and attaches kprobe-multi by address, as ipft does.
 		awk '{ print $1, $2, $3 }' "$WORK/list.out" >"$WORK/funcs.txt"
@@ -76,6 +85,7 @@ bench_backend() {
 		regex='^kfree_skbmem$'
 		run_ipft ipft-one
 		regex=$all
+		[ "$backend" != kprobe-multi ] || run_ipft ipft-fresh --no-cache
 		[ -z "$SET_REGEX" ] || bench_set
 		r=$((r + 1))
 	done
@@ -128,13 +138,14 @@ run_minload() {
 		${by:+by=$by}
 }
 
-# run_ipft TOOL: one ipft session (-b $backend, -r $regex), printed as tool=TOOL.
+# run_ipft TOOL [ARGS]: one ipft session (-b $backend, -r $regex, ARGS), printed as tool=TOOL.
 run_ipft() {
 	tool=$1
+	shift
 	err=$WORK/$tool-$r.err
 	# -v for ipft's own "took X seconds to attach" (the attach phase, without discovery and
 	# the object load) and for the reason of every failed hook.
-	line=$(timed "$err" ipft -v -m $MARK -o json) ||
+	line=$(timed "$err" ipft -v -m $MARK -o json "$@") ||
 		fail "ipft -b $backend exited ($line) before 'Trace ready!'"
 	[ "$(kv rc "$line")" = 0 ] || fail "ipft -b $backend exited $(kv rc "$line") after SIGINT"
 	# "Attaching program (total T, succeeded S, failed F, filtered: X)"
@@ -149,6 +160,9 @@ run_ipft() {
 	fi
 	nf=$n
 	[ "$tool" != ipft-one ] || nf=1
+	if [ $r = 1 ]; then
+		grep -E 'discovery (read from|kept in)' "$err" | head -n 1 | sed "s/^/$SCENARIO: $tool: /"
+	fi
 	echo "=== BENCH backend=$backend tool=$tool round=$r functions=$nf hooks=$((ok + bad))" \
 		"attached=$ok failed=$bad ready_s=$(kv ready_s "$line") attach_s=${attach:--}" \
 		"exit_s=$(kv exit_s "$line") gone_s=$(kv gone_s "$line")"

@@ -549,7 +549,7 @@ pub fn backend(
     match kind {
         BackendKind::Tracepoint => Box::new(tracepoint::Tracepoint { track }),
         BackendKind::KprobeMulti => Box::new(kprobe_multi::KprobeMulti {
-            read_by_cast: discovery.rdonly_cast,
+            read_by_cast: discovery.kernel_functions.rdonly_cast,
         }),
         BackendKind::Kprobe => Box::new(kprobe::Kprobe),
         BackendKind::Ftrace => Box::new(fentry::Fentry { tracer }),

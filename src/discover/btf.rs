@@ -12,7 +12,7 @@ pub const MAX_CTX_ARGS: u32 = 12;
 pub const MAX_REG_ARGS: u32 = 5;
 
 /// Where the skb is in a prototype and who can read it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SkbArg {
     /// 0-based index of the 8-byte argument slot holding the skb pointer.
     pub pos: u32,

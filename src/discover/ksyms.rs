@@ -216,7 +216,7 @@ pub fn filter_function_names(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Where the set of traceable functions came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TraceableSource {
     FilterFunctions(String),
     /// The list was unreadable (the reason is kept for `-v`); every kallsyms

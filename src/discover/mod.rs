@@ -8,6 +8,7 @@
 //! Backends then keep the targets they can read (see [`Target::usable_by`]).
 
 pub mod btf;
+pub mod cache;
 pub mod ksyms;
 pub mod tracefs;
 
@@ -19,20 +20,23 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use rustc_hash::FxHashSet;
+use serde::{Deserialize, Serialize};
 
 use crate::btf::{Btf, Kind};
 use ksyms::TraceableSource;
 
+/// Kernel BTF: vmlinux and every module's.
+pub const BTF_DIR: &str = "/sys/kernel/btf";
 pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TargetKind {
     Function,
     Tracepoint,
 }
 
 /// One hook point that sees an skb.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     pub kind: TargetKind,
     pub name: String,
@@ -99,19 +103,40 @@ impl Target {
 }
 
 /// Everything discovery found.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Discovery {
     pub functions: Vec<Target>,
     pub tracepoints: Vec<Target>,
     pub traceable_source: TraceableSource,
     /// The kfree_skb tracepoint and the drop reasons, from vmlinux BTF.
     pub drops: crate::drops::DropKernel,
-    /// The kernel has the `bpf_rdonly_cast` kfunc (Linux 6.2+).
+    pub kernel_functions: KernelFunctions,
+}
+
+/// Kernel functions whose presence in vmlinux BTF decides how ipft loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelFunctions {
+    /// fprobe, which kprobe-multi links stand on (CONFIG_FPROBE).
+    pub fprobe: bool,
+    /// The `bpf_rdonly_cast` kfunc (Linux 6.2+). A kfunc is in BTF, where
+    /// libbpf resolves it.
     pub rdonly_cast: bool,
 }
 
 /// The kfunc that casts a plain address to a BTF pointer (Linux 6.2+).
 pub const RDONLY_CAST: &str = "bpf_rdonly_cast";
+/// A function of fprobe's API, present when the kernel has fprobe.
+pub const FPROBE_FUNCTION: &str = "register_fprobe_ips";
+
+impl KernelFunctions {
+    pub fn from_btf(vmlinux: &Btf) -> KernelFunctions {
+        let [fprobe, rdonly_cast] = vmlinux.has_functions([FPROBE_FUNCTION, RDONLY_CAST]);
+        KernelFunctions {
+            fprobe,
+            rdonly_cast,
+        }
+    }
+}
 
 /// Loads vmlinux BTF and every module BTF next to it.
 pub fn load_kernel_btf(btf_dir: &Path) -> Result<Vec<(Option<String>, Arc<Btf>)>> {
@@ -272,9 +297,9 @@ fn read_tracefs() -> Tracefs {
 /// Scans kernel BTF for skb functions and tracepoints. kallsyms and tracefs
 /// are read on threads of their own meanwhile (the kernel formatting
 /// kallsyms is the longest part of start-up), and only the symbols BTF
-/// asked about are kept. `on_vmlinux` gets vmlinux BTF as soon as it is
-/// parsed (loading ahead starts there).
-pub fn discover(btf_dir: &Path, on_vmlinux: impl FnOnce(&Arc<Btf>)) -> Result<Discovery> {
+/// asked about are kept. `on_vmlinux` learns what vmlinux BTF says of the
+/// kernel's functions as soon as it is parsed (loading ahead starts there).
+pub fn discover(btf_dir: &Path, on_vmlinux: impl FnOnce(KernelFunctions)) -> Result<Discovery> {
     std::thread::scope(|scope| {
         let started = Instant::now();
         // kallsyms comes in pieces over a channel, parsed here as they come
@@ -289,9 +314,8 @@ pub fn discover(btf_dir: &Path, on_vmlinux: impl FnOnce(&Arc<Btf>)) -> Result<Di
             .ok();
         let tracefs = Pending::start(scope, read_tracefs);
         let objs = load_kernel_btf(btf_dir)?;
-        if let Some((_, vmlinux)) = objs.first() {
-            on_vmlinux(vmlinux);
-        }
+        let kernel_functions = KernelFunctions::from_btf(&objs[0].1);
+        on_vmlinux(kernel_functions);
         let btf_read = started.elapsed();
         let candidates = skb_candidates(&objs);
         let scanned = started.elapsed();
@@ -411,10 +435,7 @@ pub fn discover(btf_dir: &Path, on_vmlinux: impl FnOnce(&Arc<Btf>)) -> Result<Di
             tracepoints,
             traceable_source,
             drops,
-            // A kfunc is in BTF, where libbpf resolves it.
-            rdonly_cast: objs
-                .first()
-                .is_some_and(|(_, vmlinux)| vmlinux.has_functions([RDONLY_CAST])[0]),
+            kernel_functions,
         })
     })
 }

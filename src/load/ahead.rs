@@ -12,7 +12,6 @@
 //! into the prepared object afterwards.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -21,13 +20,10 @@ use libbpf_rs::{AsRawLibbpf, OpenObject};
 
 use super::{embedded, LoadConfig};
 use crate::attach::ProgramFeatures;
-use crate::btf::Btf;
 use crate::cli::{BackendKind, Config, Mode, Tracer};
-use crate::discover::RDONLY_CAST;
+use crate::discover::{KernelFunctions, FPROBE_FUNCTION};
 use crate::filter::PacketFilter;
 
-/// A function only kernels with fprobe (what kprobe-multi links use) have.
-const FPROBE_FUNCTION: &str = "register_fprobe_ips";
 /// Where the kernel offers kprobes to perf and BPF.
 const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe";
 
@@ -94,11 +90,11 @@ impl Object {
 
 impl Ahead {
     /// Starts preparing the kprobe-multi object if the trace will most
-    /// likely use it; `vmlinux` is checked for fprobe on the thread.
+    /// likely use it.
     pub fn start(
         config: &Config,
         extension: Option<(String, Vec<u8>)>,
-        vmlinux: Arc<Btf>,
+        functions: KernelFunctions,
         programs: ProgramFeatures,
     ) -> Option<Ahead> {
         let fields = config.fields(Default::default());
@@ -115,7 +111,7 @@ impl Ahead {
         let filter = config.filter.clone();
         let thread = std::thread::Builder::new()
             .name("ipft-load-ahead".into())
-            .spawn(move || prepare(kind, load_config, extension, filter, &vmlinux))
+            .spawn(move || prepare(kind, load_config, extension, filter, functions))
             .map_err(|e| log::debug!("nothing is loaded ahead: no thread could start ({e})"))
             .ok()?;
         Some(Ahead {
@@ -179,12 +175,11 @@ fn prepare(
     config: LoadConfig,
     extension: Option<(String, Vec<u8>)>,
     filter: Option<PacketFilter>,
-    vmlinux: &Btf,
+    functions: KernelFunctions,
 ) -> Prepared {
     let started = Instant::now();
     let filter_object = filter.as_ref().map(PacketFilter::object);
-    let [fprobe, rdonly_cast] = vmlinux.has_functions([FPROBE_FUNCTION, RDONLY_CAST]);
-    if !fprobe {
+    if !functions.fprobe {
         return Prepared {
             filter_object,
             object: Err(format!("the kernel has no fprobe ({FPROBE_FUNCTION})")),
@@ -192,7 +187,7 @@ fn prepare(
     }
     // Chosen by BTF, as libbpf resolves the kfunc: no refused attempt, no
     // libbpf warnings. The session checks that discovery chose the same.
-    let backend = if rdonly_cast {
+    let backend = if functions.rdonly_cast {
         embedded::KPROBE_MULTI_CAST
     } else {
         embedded::KPROBE_MULTI
@@ -313,8 +308,8 @@ mod tests {
     /// The kprobe-multi object this kernel loads (as the session picks it).
     fn kprobe_multi_object() -> &'static [u8] {
         let vmlinux = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
-        let btf = Btf::parse(&vmlinux).unwrap();
-        match btf.has_functions([RDONLY_CAST]) {
+        let btf = crate::btf::Btf::parse(&vmlinux).unwrap();
+        match btf.has_functions([crate::discover::RDONLY_CAST]) {
             [true] => embedded::KPROBE_MULTI_CAST,
             [false] => embedded::KPROBE_MULTI,
         }
