@@ -977,6 +977,14 @@ static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 
 		ipft_clone_enter(skb);
 	if (ipft_stopping)
 		return 0;
+	/*
+	 * Nearly every hit is an skb nobody follows that does not start a
+	 * packet: decided here, before any lookup, zeroed struct or clock.
+	 */
+	if (!(ipft_pair_exits && is_return) &&
+	    !(ipft_track && ipft_maybe_tracked((__u64)skb, direct)) &&
+	    ((probe & IPFT_PROBE_SILENT) || !ipft_selects(skb, direct)))
+		return 0;
 
 	if (probe & IPFT_PROBE_SILENT) {
 		/* A free point outside the traced hooks: end the packet quietly. */

@@ -279,11 +279,12 @@ fn root_tracefs_mounted_by_ipft_is_unmounted_again() {
         return;
     }
     let _serial = common::serial();
-    // A private mount namespace without tracefs or debugfs, as on a fresh machine.
+    // A private mount namespace without tracefs or debugfs, as on a fresh machine;
+    // discovering afresh (a cached discovery reads no tracefs).
     let script =
         "umount -l /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null; \
                   before=$(grep -cE ' - (tracefs|debugfs) ' /proc/self/mountinfo); \
-                  \"$@\" -l -b tracepoint -v >/dev/null 2>\"$ERR\"; rc=$?; \
+                  \"$@\" -l -b tracepoint -v --no-cache >/dev/null 2>\"$ERR\"; rc=$?; \
                   after=$(grep -cE ' - (tracefs|debugfs) ' /proc/self/mountinfo); \
                   echo \"$before $after $rc\"";
     let err = std::env::temp_dir().join(format!("ipft-tracefs-{}.err", std::process::id()));

@@ -6,6 +6,8 @@
 # mark after the empty programs. Results:
 #   === BENCH backend=kprobe-multi tool=steady round=R idle_s=S idle_ticks=T rss_kb=K
 #   === BENCH backend=kprobe-multi tool=pps round=R none=N empty=E never=V every=A every_lost=L
+#   === BENCH backend=kprobe-multi tool=per-hit round=R ipft_ns=I empty_ns=E hits_per_packet=H
+# (per-hit: BPF program time per hook hit by the kernel's statistics, mark never matching.)
 . /scenarios/benchlib.sh
 
 backend=kprobe-multi
@@ -50,6 +52,24 @@ ipft_up() {
 	ipft=$!
 	wait_line "$WORK/ipft.err" 'Trace ready!' $ipft
 }
+# per_hit PID: "NS HITS": the mean run time of PID's busiest BPF program and its runs during one
+# more flood, with the kernel's BPF statistics on (kernel.bpf_stats_enabled; off for every pps
+# figure, whose runs it would slow). NS includes the statistics' own clock reads, the same for
+# every program: compare ipft with the empty program, not with zero.
+per_hit() {
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+	pps 0 >/dev/null
+	echo 0 >/proc/sys/kernel/bpf_stats_enabled
+	best=0 best_ns=0
+	for f in /proc/$1/fdinfo/*; do
+		c=$(awk '/^run_cnt:/ { print $2 }' "$f" 2>/dev/null)
+		[ -n "$c" ] || continue
+		t=$(awk '/^run_time_ns:/ { print $2 }' "$f")
+		[ "$c" -le "$best" ] || { best=$c; best_ns=$t; }
+	done
+	[ "$best" -gt 0 ] && echo "$((best_ns / best)) $best" || echo "- 0"
+}
+
 ipft_down() {
 	kill -INT $ipft
 	wait $ipft || fail "ipft exited $? after SIGINT"
@@ -67,7 +87,10 @@ while [ $r -le "$ROUNDS" ]; do
 	echo "=== BENCH backend=$backend tool=steady round=$r functions=$n idle_s=$IDLE_SECS idle_ticks=$((t1 - t0)) rss_kb=$rss hz=$hz"
 	# Odd rounds measure ipft before the empty programs, even rounds after: a drift in the
 	# guest's speed (TCG) then favours neither.
-	[ $((r % 2)) = 0 ] || never=$(pps 0)
+	if [ $((r % 2)) = 1 ]; then
+		never=$(pps 0)
+		ipft_hit=$(per_hit $ipft)
+	fi
 	ipft_down
 
 	none=$(pps 0)
@@ -75,13 +98,20 @@ while [ $r -le "$ROUNDS" ]; do
 	ml=$!
 	wait_line "$WORK/minload.err" 'holding' $ml
 	empty=$(pps 0)
+	empty_hit=$(per_hit $ml)
 	kill -INT $ml
 	wait $ml
 	if [ $((r % 2)) = 0 ]; then
 		ipft_up -m $MARK -o json
 		never=$(pps 0)
+		ipft_hit=$(per_hit $ipft)
 		ipft_down
 	fi
+	set -- $ipft_hit
+	ipft_ns=$1 hits=$2
+	set -- $empty_hit
+	echo "=== BENCH backend=$backend tool=per-hit round=$r functions=$n ipft_ns=$ipft_ns empty_ns=$1" \
+		"hits_per_packet=$(awk -v h="$hits" -v p="$never" -v s="$PPS_SECS" 'BEGIN { if (p > 0) printf "%.1f", h / (p * s); else print "-" }')"
 
 	ipft_up -m 0x1 -o json
 	every=$(pps 0x1)
