@@ -952,6 +952,22 @@ static __always_inline __u64 ipft_packet_id(struct sk_buff *skb, __u64 *time, __
 	return fresh.id;
 }
 
+/* `skb` may be a packet being followed (false: certainly not). */
+static __always_inline int ipft_followed(struct sk_buff *skb, int direct)
+{
+	return ipft_track && ipft_maybe_tracked((__u64)skb, direct);
+}
+
+/*
+ * False if a hit of `skb` at a traced hook without flags (no clone, free
+ * or silent point) is certainly not an event: what a hook that does not
+ * know its probe yet can decide alone.
+ */
+static __always_inline int ipft_may_trace(struct sk_buff *skb, int direct)
+{
+	return skb && !ipft_stopping && (ipft_followed(skb, direct) || ipft_selects(skb, direct));
+}
+
 /*
  * A hit of `probe` by `skb`. `drop` is set by the drop program (the
  * kfree_skb tracepoint), with the kernel's reason and the dropping code.
@@ -981,8 +997,7 @@ static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 
 	 * Nearly every hit is an skb nobody follows that does not start a
 	 * packet: decided here, before any lookup, zeroed struct or clock.
 	 */
-	if (!(ipft_pair_exits && is_return) &&
-	    !(ipft_track && ipft_maybe_tracked((__u64)skb, direct)) &&
+	if (!(ipft_pair_exits && is_return) && !ipft_followed(skb, direct) &&
 	    ((probe & IPFT_PROBE_SILENT) || !ipft_selects(skb, direct)))
 		return 0;
 

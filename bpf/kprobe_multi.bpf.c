@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * kprobe-multi backend (5.18+): one program and one link for every traced
- * function. The link carries one cookie per function: its probe word in the
- * low 32 bits, the skb's argument position above, so events need no address
- * lookup and one link serves every position.
+ * kprobe-multi backend (5.18+): one link for the functions taking the skb
+ * first without flags, one for every other traced function. The links carry
+ * one cookie per function: its probe word in the low 32 bits, the skb's
+ * argument position above, so events need no address lookup and the second
+ * link serves every position.
  */
 #include "ipft_body.bpf.h"
 #include "ipft_regs.bpf.h"
@@ -39,16 +40,38 @@ static __always_inline __u32 ipft_kmulti_slot_of(__u64 ip)
 	return ((ip >> 4) ^ (ip >> 17)) & (IPFT_KMULTI_SLOTS - 1);
 }
 
-SEC("kprobe.multi/ipft_kmulti")
-int ipft_kmulti(struct pt_regs *ctx)
+/* The hit function's cookie: from the table, else from the kernel. */
+static __always_inline __u64 ipft_kmulti_cookie(struct pt_regs *ctx)
 {
-	__u64 ip = bpf_get_func_ip(ctx), cookie;
+	__u64 ip = bpf_get_func_ip(ctx);
 	__u32 at = ipft_kmulti_slot_of(ip);
 	struct ipft_kmulti_slot *slot = &ipft_kmulti_cookies[at];
 
 	if (slot->ip != ip)
 		slot = &ipft_kmulti_cookies[at ^ 1];
-	cookie = slot->ip == ip ? slot->cookie : bpf_get_attach_cookie(ctx);
+	return slot->ip == ip ? slot->cookie : bpf_get_attach_cookie(ctx);
+}
+
+/*
+ * Functions taking the skb first whose probe has no flags (most of them),
+ * on a link of their own: the skb is known without the cookie, so nearly
+ * every hit (an skb nobody follows, not selected) ends before the lookup.
+ */
+SEC("kprobe.multi/ipft_kmulti_first")
+int ipft_kmulti_first(struct pt_regs *ctx)
+{
+	struct sk_buff *skb;
+
+	IPFT_REG_LOAD(skb, ctx, di);
+	if (!ipft_may_trace(skb, 0))
+		return 0;
+	return ipft_trace(ctx, skb, (__u32)ipft_kmulti_cookie(ctx), 0);
+}
+
+SEC("kprobe.multi/ipft_kmulti")
+int ipft_kmulti(struct pt_regs *ctx)
+{
+	__u64 cookie = ipft_kmulti_cookie(ctx);
 	struct sk_buff *skb;
 
 	switch (cookie >> 32) {

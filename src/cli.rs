@@ -17,7 +17,8 @@ use crate::event::fields::FieldSet;
 pub enum BackendKind {
     /// One kprobe per function (perf_event links)
     Kprobe,
-    /// One kprobe-multi link for every function (Linux 5.18+)
+    /// kprobe-multi links: one for the functions taking the skb first, one for
+    /// all others (Linux 5.18+)
     #[value(name = "kprobe-multi")]
     KprobeMulti,
     /// fentry/fexit trampolines, one program per function (Linux 5.5+)

@@ -52,22 +52,23 @@ ipft_up() {
 	ipft=$!
 	wait_line "$WORK/ipft.err" 'Trace ready!' $ipft
 }
-# per_hit PID: "NS HITS": the mean run time of PID's busiest BPF program and its runs during one
-# more flood, with the kernel's BPF statistics on (kernel.bpf_stats_enabled; off for every pps
+# per_hit PID: "NS HITS_PER_PACKET": the mean run time of PID's BPF programs, and their runs
+# per datagram received, during one more flood, with the kernel's BPF statistics on (kernel.bpf_stats_enabled; off for every pps
 # figure, whose runs it would slow). NS includes the statistics' own clock reads, the same for
 # every program: compare ipft with the empty program, not with zero.
 per_hit() {
 	echo 1 >/proc/sys/kernel/bpf_stats_enabled
-	pps 0 >/dev/null
+	rate=$(pps 0)
 	echo 0 >/proc/sys/kernel/bpf_stats_enabled
-	best=0 best_ns=0
+	runs=0 ns=0
 	for f in /proc/$1/fdinfo/*; do
 		c=$(awk '/^run_cnt:/ { print $2 }' "$f" 2>/dev/null)
 		[ -n "$c" ] || continue
-		t=$(awk '/^run_time_ns:/ { print $2 }' "$f")
-		[ "$c" -le "$best" ] || { best=$c; best_ns=$t; }
+		runs=$((runs + c)) ns=$((ns + $(awk '/^run_time_ns:/ { print $2 }' "$f")))
 	done
-	[ "$best" -gt 0 ] && echo "$((best_ns / best)) $best" || echo "- 0"
+	[ "$runs" -gt 0 ] || { echo "- -"; return; }
+	echo "$((ns / runs))" "$(awk -v h="$runs" -v p="$rate" -v s="$PPS_SECS" \
+		'BEGIN { if (p > 0) printf "%.1f", h / (p * s); else print "-" }')"
 }
 
 ipft_down() {
@@ -111,7 +112,7 @@ while [ $r -le "$ROUNDS" ]; do
 	ipft_ns=$1 hits=$2
 	set -- $empty_hit
 	echo "=== BENCH backend=$backend tool=per-hit round=$r functions=$n ipft_ns=$ipft_ns empty_ns=$1" \
-		"hits_per_packet=$(awk -v h="$hits" -v p="$never" -v s="$PPS_SECS" 'BEGIN { if (p > 0) printf "%.1f", h / (p * s); else print "-" }')"
+		"hits_per_packet=$hits"
 
 	ipft_up -m 0x1 -o json
 	every=$(pps 0x1)

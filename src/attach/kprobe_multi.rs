@@ -1,13 +1,16 @@
 //! # kprobe-multi backend
 //!
-//! One program and one link for every traced function (Linux 5.18+):
-//! attaching and detaching thousands of functions takes well under a second.
-//! Each function's probe word rides along as its cookie, with the skb's
-//! argument position in the upper half.
+//! Two links for every traced function (Linux 5.18+): attaching and
+//! detaching thousands of functions takes well under a second. Each
+//! function's probe word rides along as its cookie, with the skb's argument
+//! position in the upper half. Functions taking the skb first that are no
+//! clone point (most) have a link and program of their own, which tests the
+//! skb before it looks the cookie up: most hits end there.
 //! The kernel refuses a whole link for one bad address (ESRCH and friends),
 //! so a refused batch is split in halves until the offenders are isolated
 //! and dropped; errors that are not about one function fail the batch.
 
+use std::borrow::Borrow;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use anyhow::Result;
@@ -92,8 +95,17 @@ pub struct KprobeMulti {
     pub read_by_cast: bool,
 }
 
-/// The program of every traced function (`bpf/kprobe_multi.bpf.c`).
+/// The program of the traced functions that `FIRST_PROGRAM` does not take
+/// (`bpf/kprobe_multi.bpf.c`).
 const PROGRAM: &str = "ipft_kmulti";
+/// The program of the functions taking the skb first that are no clone
+/// point: it tests the skb before it looks the cookie up.
+const FIRST_PROGRAM: &str = "ipft_kmulti_first";
+
+/// Does `probe` go on `FIRST_PROGRAM`'s link?
+fn skb_first(probe: &Probe) -> bool {
+    probe.target.skb.pos == 0 && probe.word & super::PROBE_CLONE == 0
+}
 
 /// A probe's cookie: its probe word, and the skb's position above (what
 /// `ipft_kmulti` switches on).
@@ -174,19 +186,19 @@ fn per_function_error(errno: i32) -> bool {
     )
 }
 
-fn attach_batch(
+fn attach_batch<P: Borrow<Probe>>(
     prog: BorrowedFd,
-    batch: &[Probe],
+    batch: &[P],
     flags: u32,
     att: &mut Attachment,
     progress: &Progress,
 ) {
-    let addrs: Vec<u64> = batch.iter().map(|p| p.target.addr).collect();
-    let cookies: Vec<u64> = batch.iter().map(cookie).collect();
+    let addrs: Vec<u64> = batch.iter().map(|p| p.borrow().target.addr).collect();
+    let cookies: Vec<u64> = batch.iter().map(|p| cookie(p.borrow())).collect();
     match link(prog, &addrs, &cookies, flags) {
         Ok(fd) => {
             att.fds.push(fd);
-            batch.iter().for_each(|p| progress.record(p, true));
+            batch.iter().for_each(|p| progress.record(p.borrow(), true));
         }
         Err(errno) if batch.len() > 1 && per_function_error(errno) => {
             let (a, b) = batch.split_at(batch.len() / 2);
@@ -195,6 +207,7 @@ fn attach_batch(
         }
         Err(errno) => {
             for p in batch {
+                let p = p.borrow();
                 let why = format!("kprobe-multi link failed: {}", errno_msg(errno));
                 att.failures.push((p.target.name.clone(), why));
                 progress.record(p, false);
@@ -221,8 +234,12 @@ impl Backend for KprobeMulti {
     }
 
     fn prepare(&self, open: &mut OpenObject, probes: &[Probe], clones: &[Probe]) -> Result<()> {
-        if let Some(mut prog) = open.progs_mut().find(|p| p.name() == PROGRAM) {
-            prog.set_autoload(!probes.is_empty());
+        for mut prog in open.progs_mut() {
+            if prog.name() == PROGRAM {
+                prog.set_autoload(probes.iter().any(|p| !skb_first(p)));
+            } else if prog.name() == FIRST_PROGRAM {
+                prog.set_autoload(probes.iter().any(skb_first));
+            }
         }
         log::debug!(
             "kprobe-multi: skb fields are read {}",
@@ -277,20 +294,22 @@ impl Backend for KprobeMulti {
 
     fn attach(&self, obj: &mut Object, probes: &[Probe], progress: &Progress) -> Attachment {
         let mut att = Attachment::default();
-        if probes.is_empty() {
-            return att;
-        }
-        let Some(prog) = obj.progs().find(|p| p.name() == PROGRAM) else {
-            for p in probes {
-                progress.record(p, false);
-                att.failures.push((
-                    p.target.name.clone(),
-                    format!("program {PROGRAM} not loaded"),
-                ));
+        let (first, rest): (Vec<&Probe>, Vec<&Probe>) = probes.iter().partition(|p| skb_first(p));
+        for (name, batch) in [(FIRST_PROGRAM, first), (PROGRAM, rest)] {
+            if batch.is_empty() {
+                continue;
             }
-            return att;
-        };
-        attach_batch(prog.as_fd(), probes, 0, &mut att, progress);
+            match obj.progs().find(|p| p.name() == name) {
+                Some(prog) => attach_batch(prog.as_fd(), &batch, 0, &mut att, progress),
+                None => {
+                    for p in batch {
+                        progress.record(p, false);
+                        att.failures
+                            .push((p.target.name.clone(), format!("program {name} not loaded")));
+                    }
+                }
+            }
+        }
         att
     }
 }
@@ -315,6 +334,19 @@ mod tests {
             .into_iter()
             .find(|&at| word(at) == addr)
             .map(|at| word(at + 8))
+    }
+
+    #[test]
+    fn skb_first_functions_that_are_no_clone_point_get_the_first_link() {
+        use crate::attach::{PROBE_CLONE, PROBE_FORGET, PROBE_SILENT};
+        assert!(skb_first(&probe(0x10, 0, 3)));
+        assert!(skb_first(&probe(0x20, 0, 3 | PROBE_FORGET)));
+        assert!(skb_first(&probe(0x30, 0, 3 | PROBE_FORGET | PROBE_SILENT)));
+        assert!(
+            !skb_first(&probe(0x40, 0, 3 | PROBE_CLONE)),
+            "a clone point's entry runs for every skb"
+        );
+        assert!(!skb_first(&probe(0x50, 1, 3)), "the skb is not first");
     }
 
     #[test]
