@@ -2,9 +2,10 @@
 //!
 //! Everything decided before any BPF object is loaded: the extension is
 //! opened, privileges and kernel BTF checked, the kernel's skb functions and
-//! tracepoints discovered (or read from the discovery cache), the backend chosen, and the hook list built (the
-//! targets after `-r`/`--module-regex`, the free points that end tracked
-//! packets, the clone points). `-l` prints the plan's targets and stops here.
+//! tracepoints discovered (or read from the discovery cache), the backend
+//! chosen, and the hook list built (the targets after `-r`/`--module-regex`,
+//! the free points that end tracked packets, the clone points). `-l` prints
+//! the plan's targets and stops here.
 
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
