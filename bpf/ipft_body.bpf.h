@@ -786,17 +786,24 @@ static __always_inline int ipft_snapshot(struct sk_buff *skb, struct ipft_snapsh
  * The consumer is woken when the ring is filling (ipft_ring_wakeup bytes
  * wait), and otherwise at most once per IPFT_WAKEUP_NS: an idle consumer
  * sleeps without a timeout, so the first event after a quiet spell must wake
- * it; while events flow it looks every 50 ms anyway (src/session.rs).
+ * it; while events flow it looks every 50 ms anyway (src/session.rs). A
+ * wakeup is an interrupt: while the ring stays above the mark, at most one
+ * per IPFT_FILLING_WAKEUP_NS, not one per event.
  */
 #define IPFT_WAKEUP_NS 50000000ULL
+#define IPFT_FILLING_WAKEUP_NS 1000000LL
 __u64 ipft_last_wakeup = 0;
 
 /* `now`: the event's own time, read moments ago (no second clock read). */
 static __always_inline __u64 ipft_wakeup_flags(__u64 now)
 {
-	if (bpf_ringbuf_query(&ipft_ring, BPF_RB_AVAIL_DATA) >= ipft_ring_wakeup)
-		return BPF_RB_FORCE_WAKEUP;
-	if (now - ipft_last_wakeup < IPFT_WAKEUP_NS)
+	/* Signed: another CPU may have stored a later time than ours. */
+	__s64 since = now - ipft_last_wakeup;
+
+	if (since < IPFT_FILLING_WAKEUP_NS)
+		return BPF_RB_NO_WAKEUP;
+	if (since < (__s64)IPFT_WAKEUP_NS &&
+	    bpf_ringbuf_query(&ipft_ring, BPF_RB_AVAIL_DATA) < ipft_ring_wakeup)
 		return BPF_RB_NO_WAKEUP;
 	ipft_last_wakeup = now;
 	return BPF_RB_FORCE_WAKEUP;
