@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * UDP load for bench/run.
- *   flood send <addr> <port> <size> <seconds> <mark> [pps]   blast (or pace at pps) datagrams
+ *   flood send <addr> <port> <size> <seconds> <mark> [pps]   blast (or pace at pps, in bursts of
+ *                                                            at most a millisecond) datagrams
  *   flood recv <port> <seconds>                              count what arrives, print pps
  * "send" prints the number of datagrams it sent.
  */
@@ -38,8 +39,17 @@ static int do_send(const char *addr, int port, int size, double secs, unsigned m
 	start = next = now();
 	while (now() - start < secs) {
 		if (pps > 0) {
-			while (now() < next)
-				;
+			/*
+			 * Ahead by a millisecond or more: sleep, do not spin. A spinning
+			 * sender would take a whole CPU from the tracer it measures.
+			 */
+			double ahead = next - now();
+
+			if (ahead >= 1e-3) {
+				struct timespec ts = { .tv_sec = (time_t)ahead,
+						       .tv_nsec = (long)((ahead - (time_t)ahead) * 1e9) };
+				nanosleep(&ts, NULL);
+			}
 			next += 1.0 / pps;
 		}
 		if (sendto(fd, buf, size, 0, (struct sockaddr *)&to, sizeof(to)) == size)

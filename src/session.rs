@@ -556,6 +556,7 @@ fn run_stream(
     let busy_for = config.idle_timeout + Duration::from_secs(1);
     let can_sleep = use_ringbuf || config.perf.wakeup_events == 1;
     let mut last_busy: Option<Instant> = None;
+    let mut batch = Vec::new();
     let result = (|| -> Result<()> {
         loop {
             let done = signals::stopped();
@@ -574,15 +575,17 @@ fn run_stream(
                 waiter.wait((busy || !can_sleep).then_some(look_every))?;
             }
             receiver.poll(Duration::ZERO)?;
-            let batch = std::mem::take(&mut sink.borrow_mut().events);
+            // Swapped, not taken: both vectors keep their capacity from batch to batch.
+            std::mem::swap(&mut batch, &mut sink.borrow_mut().events);
             let got_events = !batch.is_empty();
             if got_events {
                 last_busy = Some(Instant::now());
             }
             received += batch.len() as u64;
-            for raw in batch {
-                stream.push(&RawRecord::Event(raw))?;
+            for raw in &batch {
+                stream.push(raw)?;
             }
+            batch.clear();
             // Going idle: one last look at the counters and the map, then
             // nothing until the next event (no counter moves without one,
             // nothing in the stream waits for time).

@@ -1,11 +1,13 @@
 # Steady state with kprobe-multi on every candidate (or $KMULTI_REGEX's subset): ipft's CPU while
 # attached and idle, its RSS, and UDP packets per second over loopback (64-byte datagrams,
 # bench/flood.c) with no tracer, with minload's empty programs on the same functions, with ipft
-# and a mark that never matches, and with ipft and every packet matching (JSON to a file).
+# and a mark that never matches, and with ipft and every packet matching (JSON to a file), as
+# fast as the sender can and paced at $PACED_PPS.
 # Each round measures in that order, except that even rounds measure ipft with the never-matching
 # mark after the empty programs. Results:
 #   === BENCH backend=kprobe-multi tool=steady round=R idle_s=S idle_ticks=T rss_kb=K
 #   === BENCH backend=kprobe-multi tool=pps round=R none=N empty=E never=V every=A every_lost=L
+#       paced_rate=P paced=Q paced_events=F paced_lost=M
 #   === BENCH backend=kprobe-multi tool=per-hit round=R ipft_ns=I empty_ns=E hits_per_packet=H
 # (per-hit: BPF program time per hook hit by the kernel's statistics, mark never matching.)
 . /scenarios/benchlib.sh
@@ -30,12 +32,13 @@ wait_line() {
 }
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
-# pps MARK: datagrams per second received over loopback while flooding for $PPS_SECS.
+# pps MARK [RATE]: datagrams per second received over loopback while flooding for $PPS_SECS
+# (as fast as the sender can, or paced at RATE).
 pps() {
 	flood recv 9000 "$PPS_SECS" >"$WORK/rx" &
 	rx=$!
 	sleep 0.2
-	flood send 127.0.0.1 9000 64 "$PPS_SECS" "$1" >/dev/null
+	flood send 127.0.0.1 9000 64 "$PPS_SECS" "$1" ${2:-} >/dev/null
 	wait $rx
 	cut -d' ' -f1 <"$WORK/rx"
 }
@@ -119,6 +122,13 @@ while [ $r -le "$ROUNDS" ]; do
 	ipft_down
 	lost=$(sed -n 's/^Lost \([0-9]*\) events.*/\1/p' "$WORK/ipft.err" | head -n1)
 	events=$(grep -c '"packet_id"' "$WORK/ipft.out" || true)
-	echo "=== BENCH backend=$backend tool=pps round=$r functions=$n none=$none empty=$empty never=$never every=$every every_events=$events every_lost=${lost:-0}"
+	# The same at a fixed rate, twice ipftrace2's every-match rate: what ipft keeps up with.
+	ipft_up -m 0x1 -o json
+	paced=$(pps 0x1 "$PACED_PPS")
+	ipft_down
+	paced_lost=$(sed -n 's/^Lost \([0-9]*\) events.*/\1/p' "$WORK/ipft.err" | head -n1)
+	paced_events=$(grep -c '"packet_id"' "$WORK/ipft.out" || true)
+	echo "=== BENCH backend=$backend tool=pps round=$r functions=$n none=$none empty=$empty never=$never every=$every every_events=$events every_lost=${lost:-0}" \
+		"paced_rate=$PACED_PPS paced=$paced paced_events=$paced_events paced_lost=${paced_lost:-0}"
 	r=$((r + 1))
 done

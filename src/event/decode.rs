@@ -96,15 +96,17 @@ impl Resolver {
         } else {
             self.builtins.fields(raw, meta.as_ref(), drop.as_ref())
         };
-        let snapshot = raw::parse_snapshot(raw.snapshot_bytes()).map(|snap| Snapshot {
-            link: if snap.link == raw::LINK_ETHERNET {
-                LinkType::Ethernet
-            } else {
-                LinkType::Raw
-            },
-            wire_len: snap.wire_len,
-            ifname: String::from_utf8_lossy(snap.ifname).into_owned(),
-            data: snap.data.to_vec(),
+        let snapshot = raw::parse_snapshot(raw.snapshot_bytes()).map(|snap| {
+            Box::new(Snapshot {
+                link: if snap.link == raw::LINK_ETHERNET {
+                    LinkType::Ethernet
+                } else {
+                    LinkType::Raw
+                },
+                wire_len: snap.wire_len,
+                ifname: String::from_utf8_lossy(snap.ifname).into_owned(),
+                data: snap.data.to_vec(),
+            })
         });
         Event {
             packet_id: raw.packet_id,

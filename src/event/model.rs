@@ -110,8 +110,9 @@ pub struct Event {
     pub drop: Option<Drop>,
     pub ext: Vec<Field>,
     /// The packet's first bytes, where `--snaplen` asked for them and the
-    /// packet was new or had changed since its last snapshot.
-    pub snapshot: Option<Snapshot>,
+    /// packet was new or had changed since its last snapshot. Boxed: most
+    /// events have none, and every event is moved along the stream.
+    pub snapshot: Option<Box<Snapshot>>,
 }
 
 /// A drop: the kernel's reason (its `enum skb_drop_reason` name without

@@ -15,13 +15,13 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use libbpf_rs::{MapCore, RingBuffer, RingBufferBuilder};
 
-use super::raw::RawEvent;
+use super::raw::{RawEvent, RawRecord};
 use crate::cli::PerfOptions;
 
-/// Events received since the last drain.
+/// Events received since the last drain, as the stream takes them.
 #[derive(Default)]
 pub struct Sink {
-    pub events: Vec<RawEvent>,
+    pub events: Vec<RawRecord>,
     /// Events the perf buffer reported lost.
     pub perf_lost: u64,
     /// Records too short to be events (never expected).
@@ -31,7 +31,7 @@ pub struct Sink {
 impl Sink {
     fn push(&mut self, data: &[u8]) {
         match RawEvent::parse(data) {
-            Some(ev) => self.events.push(ev),
+            Some(ev) => self.events.push(RawRecord::Event(ev)),
             None => self.malformed += 1,
         }
     }

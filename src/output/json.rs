@@ -124,22 +124,22 @@ struct Head {
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
-/// `"0x…"`: lowercase hex without leading zeros.
+/// `"0x…"`: lowercase hex without leading zeros, added in one piece.
 fn push_hex(buf: &mut Vec<u8>, v: u64) {
-    let mut digits = [0u8; 16];
-    let mut at = digits.len();
+    let mut text = [0u8; 20];
+    let mut at = text.len() - 1;
+    text[at] = b'"';
     let mut v = v;
     loop {
         at -= 1;
-        digits[at] = HEX_DIGITS[(v & 0xf) as usize];
+        text[at] = HEX_DIGITS[(v & 0xf) as usize];
         v >>= 4;
         if v == 0 {
             break;
         }
     }
-    buf.extend_from_slice(b"\"0x");
-    buf.extend_from_slice(&digits[at..]);
-    buf.push(b'"');
+    text[at - 3..at].copy_from_slice(b"\"0x");
+    buf.extend_from_slice(&text[at - 3..]);
 }
 
 /// A JSON string: copied as it is unless it holds a character JSON
@@ -284,6 +284,19 @@ mod tests {
     }
 
     #[test]
+    fn hex_has_no_leading_zeros() {
+        for (v, text) in [
+            (0, r#""0x0""#),
+            (0x10, r#""0x10""#),
+            (u64::MAX, r#""0xffffffffffffffff""#),
+        ] {
+            let mut buf = b"x".to_vec();
+            push_hex(&mut buf, v);
+            assert_eq!(&buf[1..], text.as_bytes());
+        }
+    }
+
+    #[test]
     fn event_matches_ipftrace2_keys_and_order() {
         let mut ev = event(25340022558860, 0, "vmlinux", "validate_xmit_xfrm");
         ev.is_return = true;
@@ -293,12 +306,12 @@ mod tests {
         );
         ev.parent = 0x10;
         assert!(event_json(&ev).ends_with(r#""skb":"0xffff8dee8aea9700","parent":"0x10"}"#));
-        ev.snapshot = Some(crate::event::model::Snapshot {
+        ev.snapshot = Some(Box::new(crate::event::model::Snapshot {
             link: crate::event::model::LinkType::Raw,
             wire_len: 20,
             ifname: String::new(),
             data: vec![0x45, 0, 0x0a],
-        });
+        }));
         assert!(event_json(&ev).ends_with(r#""parent":"0x10","packet":"45000a"}"#));
     }
 

@@ -281,12 +281,12 @@ mod tests {
         let mut snap = event(6, 0, "vmlinux", "dev_queue_xmit");
         snap.ifindex = 3;
         snap.netns = 77;
-        snap.snapshot = Some(Snapshot {
+        snap.snapshot = Some(Box::new(Snapshot {
             link: LinkType::Ethernet,
             wire_len: 98,
             ifname: "vA".into(),
             data: vec![0xaa; 14],
-        });
+        }));
         p.record(Record::Event(snap.clone())).unwrap();
         snap.timestamp = 7;
         p.record(Record::Event(snap)).unwrap();
