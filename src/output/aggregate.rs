@@ -12,7 +12,8 @@
 //! from by that packet's first timestamp: `=== clone of <timestamp>`. While
 //! tracing, a `Got N traces` counter runs on stderr if it is a terminal.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 use rustc_hash::FxHashMap as HashMap;
 use std::io::{self, Write};
@@ -31,6 +32,16 @@ struct Group {
     ended: Option<u64>,
 }
 
+impl Group {
+    /// The event time after which the packet is finished: idle for `idle`
+    /// ns, or freed `END_GRACE_NS` ago.
+    fn due(&self, idle: u64) -> u64 {
+        let idle_due = self.last_ts.saturating_add(idle);
+        self.ended
+            .map_or(idle_due, |t| idle_due.min(t.saturating_add(END_GRACE_NS)))
+    }
+}
+
 /// How long after its skb is freed a packet is printed (event time).
 const END_GRACE_NS: u64 = 100_000_000;
 
@@ -44,6 +55,11 @@ pub struct Aggregate {
     /// skb address → the packet it carries now (to end packets by skb).
     skbs: HashMap<u64, u64>,
     live_idle: Option<Duration>,
+    /// (due, packet) for every packet in memory, earliest first: a due time
+    /// never later than the packet's own (its events only push it later; a
+    /// free, which brings it earlier, adds an entry), so a tick looks only
+    /// at the packets that may be finished, not at every packet.
+    due: BinaryHeap<Reverse<(u64, u64)>>,
     /// First timestamps of printed packets, for their clones' separators
     /// (bounded: oldest forgotten first).
     printed_firsts: HashMap<u64, u64>,
@@ -72,6 +88,7 @@ impl Aggregate {
             packets: HashMap::default(),
             skbs: HashMap::default(),
             live_idle,
+            due: BinaryHeap::new(),
             printed_firsts: HashMap::default(),
             printed_order: VecDeque::new(),
             header_done: false,
@@ -208,43 +225,74 @@ impl Aggregate {
         self.clock.observe(ev.timestamp);
         let (id, end) = (ev.packet_id, ev.end);
         self.skbs.insert(ev.skb, id);
-        let group = self.packets.entry(id).or_insert_with(|| Group {
-            events: Vec::new(),
-            last_ts: 0,
-            ended: None,
+        let idle = self.idle_ns();
+        let mut new = false;
+        let group = self.packets.entry(id).or_insert_with(|| {
+            new = true;
+            Group {
+                events: Vec::new(),
+                last_ts: 0,
+                ended: None,
+            }
         });
+        let due_before = group.due(idle);
         group.last_ts = group.last_ts.max(ev.timestamp);
         if end {
             group.ended = Some(ev.timestamp);
         }
         group.events.push(ev);
+        let due = group.due(idle);
+        if self.live_idle.is_some() && (new || due < due_before) {
+            self.due.push(Reverse((due, id)));
+        }
         self.show_counter(false);
+    }
+
+    /// `--idle-timeout` in ns (live printing only).
+    fn idle_ns(&self) -> u64 {
+        self.live_idle.map_or(u64::MAX, |d| d.as_nanos() as u64)
     }
 
     fn on_skb_freed(&mut self, skb: u64) {
         if self.live_idle.is_none() {
             return;
         }
-        if let Some(group) = self.skbs.get(&skb).and_then(|id| self.packets.get_mut(id)) {
+        let idle = self.idle_ns();
+        if let Some((&id, group)) = self
+            .skbs
+            .get(&skb)
+            .and_then(|id| Some((id, self.packets.get_mut(id)?)))
+        {
             group.ended = Some(group.last_ts);
+            self.due.push(Reverse((group.due(idle), id)));
         }
     }
 
     fn on_tick(&mut self, now_ns: u64) -> io::Result<()> {
-        let Some(idle) = self.live_idle else {
+        if self.live_idle.is_none() {
             return Ok(());
-        };
-        let idle = idle.as_nanos() as u64;
-        let done: Vec<u64> = self
-            .packets
-            .iter()
-            .filter(|(_, g)| {
-                g.last_ts.saturating_add(idle) < now_ns
-                    || g.ended
-                        .is_some_and(|t| t.saturating_add(END_GRACE_NS) < now_ns)
-            })
-            .map(|(id, _)| *id)
-            .collect();
+        }
+        let idle = self.idle_ns();
+        let mut done = Vec::new();
+        while let Some(&Reverse((due, id))) = self.due.peek() {
+            if due >= now_ns {
+                break;
+            }
+            self.due.pop();
+            // An entry of a packet printed already, or one whose due time moved on.
+            let Some(group) = self.packets.get(&id) else {
+                continue;
+            };
+            let due = group.due(idle);
+            if due < now_ns {
+                done.push(id);
+            } else {
+                self.due.push(Reverse((due, id)));
+            }
+        }
+        // A packet may have had two entries due (a free brought its time earlier).
+        done.sort_unstable();
+        done.dedup();
         if done.is_empty() {
             return Ok(());
         }
@@ -409,6 +457,20 @@ mod tests {
         assert_eq!(out.text().matches("Timestamp").count(), 1, "one header");
         agg.finish().unwrap();
         assert_eq!(out.text().matches("Timestamp").count(), 1);
+    }
+
+    #[test]
+    fn a_packet_still_seen_is_not_finished_at_its_first_due_time() {
+        let (out, mut agg) = live();
+        agg.on_event(ev(1, 0, "first"));
+        agg.on_event(ev(1, 600_000_000, "second"));
+        agg.on_event(ev(1, 1_200_000_000, "third"));
+        agg.on_tick(1_500_000_000).unwrap();
+        assert!(!out.text().contains("first"), "seen 0.3 s ago");
+        assert_eq!(agg.due.len(), 1, "rescheduled once, not once per event");
+        agg.on_tick(2_200_000_001).unwrap();
+        assert!(out.text().contains("third"), "printed once idle");
+        assert!(agg.due.is_empty() && agg.packets.is_empty());
     }
 
     #[test]
