@@ -966,13 +966,22 @@ static __always_inline int ipft_followed(struct sk_buff *skb, int direct)
 }
 
 /*
- * False if a hit of `skb` at a traced hook without flags (no clone, free
- * or silent point) is certainly not an event: what a hook that does not
- * know its probe yet can decide alone.
+ * False if a hit of `skb` is certainly not an event: the skb is not
+ * followed and (where the hook may start a packet: `may_start`) does not
+ * start one. Nearly every hit ends here.
+ */
+static __always_inline int ipft_may_be_event(struct sk_buff *skb, int direct, int may_start)
+{
+	return ipft_followed(skb, direct) || (may_start && ipft_selects(skb, direct));
+}
+
+/*
+ * The same for a hit at a traced hook without flags (no clone, free or
+ * silent point): what a hook that does not know its probe yet can decide.
  */
 static __always_inline int ipft_may_trace(struct sk_buff *skb, int direct)
 {
-	return skb && !ipft_stopping && (ipft_followed(skb, direct) || ipft_selects(skb, direct));
+	return skb && !ipft_stopping && ipft_may_be_event(skb, direct, 1);
 }
 
 /*
@@ -1000,12 +1009,9 @@ static __always_inline int ipft_trace_hit(void *ctx, struct sk_buff *skb, __u64 
 		ipft_clone_enter(skb);
 	if (ipft_stopping)
 		return 0;
-	/*
-	 * Nearly every hit is an skb nobody follows that does not start a
-	 * packet: decided here, before any lookup, zeroed struct or clock.
-	 */
-	if (!(ipft_pair_exits && is_return) && !ipft_followed(skb, direct) &&
-	    ((probe & IPFT_PROBE_SILENT) || !ipft_selects(skb, direct)))
+	/* Decided before any lookup, zeroed struct or clock. */
+	if (!(ipft_pair_exits && is_return) &&
+	    !ipft_may_be_event(skb, direct, !(probe & IPFT_PROBE_SILENT)))
 		return 0;
 
 	if (probe & IPFT_PROBE_SILENT) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * kprobe-multi backend (5.18+): one link for the functions taking the skb
- * first without flags, one for every other traced function. The links carry
+ * first without flags, one for every other traced function (and for the
+ * first link's hits that may be events, by a tail call). The links carry
  * one cookie per function: its probe word in the low 32 bits, the skb's
  * argument position above, so events need no address lookup and the second
  * link serves every position.
@@ -53,9 +54,22 @@ static __always_inline __u64 ipft_kmulti_cookie(struct pt_regs *ctx)
 }
 
 /*
+ * ipft_kmulti in slot 0, put there by userspace before any link is made
+ * (src/attach/kprobe_multi.rs): ipft_kmulti_first hands it the hits that
+ * may be events, so the trace body is verified once, not in both programs.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} ipft_kmulti_rest SEC(".maps");
+
+/*
  * Functions taking the skb first whose probe has no flags (most of them),
  * on a link of their own: the skb is known without the cookie, so nearly
- * every hit (an skb nobody follows, not selected) ends before the lookup.
+ * every hit (an skb nobody follows, not selected) ends here, before the
+ * lookup; the others go on in ipft_kmulti, whose cookie says position 0.
  */
 SEC("kprobe.multi/ipft_kmulti_first")
 int ipft_kmulti_first(struct pt_regs *ctx)
@@ -65,7 +79,11 @@ int ipft_kmulti_first(struct pt_regs *ctx)
 	IPFT_REG_LOAD(skb, ctx, di);
 	if (!ipft_may_trace(skb, 0))
 		return 0;
-	return ipft_trace(ctx, skb, (__u32)ipft_kmulti_cookie(ctx), 0);
+	bpf_tail_call(ctx, &ipft_kmulti_rest, 0);
+	/* Only if the slot were empty: an event lost, and counted. */
+	ipft_count(IPFT_COUNT_EVENTS);
+	ipft_count(IPFT_COUNT_LOST);
+	return 0;
 }
 
 SEC("kprobe.multi/ipft_kmulti")

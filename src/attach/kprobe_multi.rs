@@ -5,7 +5,8 @@
 //! function's probe word rides along as its cookie, with the skb's argument
 //! position in the upper half. Functions taking the skb first that are no
 //! clone point (most) have a link and program of their own, which tests the
-//! skb before it looks the cookie up: most hits end there.
+//! skb before it looks the cookie up: most hits end there, and the rest go
+//! on in the other program by a tail call (one copy of the trace body).
 //! The kernel refuses a whole link for one bad address (ESRCH and friends),
 //! so a refused batch is split in halves until the offenders are isolated
 //! and dropped; errors that are not about one function fail the batch.
@@ -99,12 +100,35 @@ pub struct KprobeMulti {
 /// (`bpf/kprobe_multi.bpf.c`).
 const PROGRAM: &str = "ipft_kmulti";
 /// The program of the functions taking the skb first that are no clone
-/// point: it tests the skb before it looks the cookie up.
+/// point: it tests the skb, and tail-calls `PROGRAM` for what may be an event.
 const FIRST_PROGRAM: &str = "ipft_kmulti_first";
+/// The program array `FIRST_PROGRAM` tail-calls through: `PROGRAM` in slot 0.
+const TAIL_MAP: &str = "ipft_kmulti_rest";
 
 /// Does `probe` go on `FIRST_PROGRAM`'s link?
 fn skb_first(probe: &Probe) -> bool {
     probe.target.skb.pos == 0 && probe.word & super::PROBE_CLONE == 0
+}
+
+/// Puts `PROGRAM` into `FIRST_PROGRAM`'s tail-call slot; the reason if not.
+fn fill_tail_call(obj: &Object) -> Result<(), String> {
+    use libbpf_rs::MapCore;
+
+    let rest = obj
+        .progs()
+        .find(|p| p.name() == PROGRAM)
+        .ok_or_else(|| format!("program {PROGRAM} not loaded"))?;
+    let map = obj
+        .maps()
+        .find(|m| m.name() == TAIL_MAP)
+        .ok_or_else(|| format!("map {TAIL_MAP} missing"))?;
+    let fd = rest.as_fd().as_raw_fd() as u32;
+    map.update(
+        &0u32.to_ne_bytes(),
+        &fd.to_ne_bytes(),
+        libbpf_rs::MapFlags::ANY,
+    )
+    .map_err(|e| format!("cannot fill {TAIL_MAP}: {e}"))
 }
 
 /// A probe's cookie: its probe word, and the skb's position above (what
@@ -236,7 +260,8 @@ impl Backend for KprobeMulti {
     fn prepare(&self, open: &mut OpenObject, probes: &[Probe], clones: &[Probe]) -> Result<()> {
         for mut prog in open.progs_mut() {
             if prog.name() == PROGRAM {
-                prog.set_autoload(probes.iter().any(|p| !skb_first(p)));
+                // Also the rest of FIRST_PROGRAM's hits.
+                prog.set_autoload(!probes.is_empty());
             } else if prog.name() == FIRST_PROGRAM {
                 prog.set_autoload(probes.iter().any(skb_first));
             }
@@ -299,13 +324,19 @@ impl Backend for KprobeMulti {
             if batch.is_empty() {
                 continue;
             }
-            match obj.progs().find(|p| p.name() == name) {
-                Some(prog) => attach_batch(prog.as_fd(), &batch, 0, &mut att, progress),
-                None => {
+            let prog = obj.progs().find(|p| p.name() == name);
+            let ready = match &prog {
+                None => Err(format!("program {name} not loaded")),
+                Some(_) if name == FIRST_PROGRAM => fill_tail_call(obj),
+                Some(_) => Ok(()),
+            };
+            match (prog, ready) {
+                (Some(prog), Ok(())) => attach_batch(prog.as_fd(), &batch, 0, &mut att, progress),
+                (_, why) => {
+                    let why = why.err().unwrap_or_default();
                     for p in batch {
                         progress.record(p, false);
-                        att.failures
-                            .push((p.target.name.clone(), format!("program {name} not loaded")));
+                        att.failures.push((p.target.name.clone(), why.clone()));
                     }
                 }
             }
