@@ -290,6 +290,13 @@ pub struct Args {
     #[arg(long, value_name = "NUMBER", default_value_t = 8, value_parser = parse_page_count)]
     pub perf_page_count: u64,
 
+    /// Memory for events already taken from the kernel's buffer that the output has not
+    /// written yet, in MiB: a burst the output cannot keep up with waits here instead of
+    /// being lost (the output then runs behind until it catches up). 0 leaves events in
+    /// the kernel's buffer until the output is ready for them
+    #[arg(long, value_name = "MIB", default_value_t = 128, value_parser = number_in(0u64, 65536))]
+    pub backlog: u64,
+
     /// perf_event_attr.sample_period of the perf buffer (perf buffer fallback only)
     #[arg(long, value_name = "NUMBER", default_value_t = 1, value_parser = number_in(1u64, u64::MAX))]
     pub perf_sample_period: u64,
@@ -466,6 +473,8 @@ pub struct Config {
     pub tracer: Tracer,
     pub verbose: bool,
     pub perf: PerfOptions,
+    /// --backlog, in MiB.
+    pub backlog_mib: u64,
     pub transport: Option<TransportKind>,
     pub set_rlimit: bool,
     /// Read and write the discovery cache (not --no-cache).
@@ -694,6 +703,7 @@ impl Args {
                 sample_period: self.perf_sample_period,
                 wakeup_events: self.perf_wakeup_events,
             },
+            backlog_mib: self.backlog,
             transport: self.transport,
             set_rlimit: !self.no_set_rlimit,
             cache: !self.no_cache,

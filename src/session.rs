@@ -500,6 +500,44 @@ fn detach(config: &Config, attached: &mut Attached) {
     }
 }
 
+/// Records streamed between two looks at the kernel's buffer while the
+/// output runs behind.
+const STREAM_SLICE: usize = 4096;
+
+/// A backlog at least this long at Ctrl-C is worth a note: writing it takes a while.
+const BACKLOG_NOTE: usize = 100_000;
+
+/// The records --backlog MiB hold.
+fn backlog_records(mib: u64) -> usize {
+    (mib << 20) as usize / std::mem::size_of::<RawRecord>()
+}
+
+/// Above this many records an empty backlog gives its memory back.
+const BACKLOG_KEPT: usize = 1 << 15;
+
+/// Streams up to `slice` records from the front of the backlog; whether
+/// records are still waiting after them.
+fn stream_backlog(
+    stream: &mut Stream,
+    sink: &RefCell<Sink>,
+    slice: usize,
+    clock: &mut u64,
+) -> Result<bool> {
+    let mut sink = sink.borrow_mut();
+    let n = slice.min(sink.events.len());
+    for raw in sink.events.drain(..n) {
+        if let RawRecord::Event(ev) = &raw {
+            *clock = (*clock).max(ev.tstamp);
+        }
+        stream.push(&raw)?;
+    }
+    let behind = !sink.events.is_empty();
+    if !behind && sink.events.capacity() > 2 * BACKLOG_KEPT {
+        sink.events.shrink_to(BACKLOG_KEPT);
+    }
+    Ok(behind)
+}
+
 fn run_stream(
     config: &Config,
     attached: &mut Attached,
@@ -541,22 +579,26 @@ fn run_stream(
     }
 
     let idle_ns = config.idle_timeout.as_nanos() as u64;
-    let (mut lost_reported, mut untracked_reported, mut received) = (0u64, 0u64, 0u64);
+    let (mut lost_reported, mut untracked_reported) = (0u64, 0u64);
     let mut last_check = Instant::now();
     let mut last_sweep = Instant::now();
     let sweep_every = (config.idle_timeout / 2).max(Duration::from_millis(500));
     let mut programs_stopped = false;
-    // Busy: events came within the last idle timeout (and a second): the
-    // stream may hold packets that finish by time, and the programs wake us
-    // only every IPFT_WAKEUP_NS or once the ring fills, so look every 50 ms.
-    // Idle: sleep until the programs wake us (the first event after a quiet
-    // spell always does) or a signal comes. A perf buffer that wakes only
-    // every few events (--perf-wakeup-events) is always looked at.
+    // Busy: events came, or wait in the backlog, within the last idle timeout
+    // (and a second): the stream may hold packets that finish by time, and
+    // the programs wake us only every millisecond or once the ring fills, so
+    // look every 50 ms. Idle: sleep until the programs wake us (the first
+    // event after a quiet spell always does) or a signal comes. A perf buffer
+    // that wakes only every few events (--perf-wakeup-events) is always
+    // looked at.
     let waiter = Waiter::new(&receiver, signals::wake_fd())?;
     let busy_for = config.idle_timeout + Duration::from_secs(1);
     let can_sleep = use_ringbuf || config.perf.wakeup_events == 1;
     let mut last_busy: Option<Instant> = None;
-    let mut batch = Vec::new();
+    let backlog_cap = backlog_records(config.backlog_mib);
+    // The newest event streamed: the stream's clock while it runs behind.
+    let mut streamed_clock = 0u64;
+    let mut backlog_was_full = false;
     let result = (|| -> Result<()> {
         loop {
             let done = signals::stopped();
@@ -569,23 +611,38 @@ fn run_stream(
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            let busy = last_busy.is_some_and(|t| t.elapsed() < busy_for);
-            if !done {
+            let waiting = sink.borrow().events.len();
+            if !done && waiting == 0 {
+                let busy = last_busy.is_some_and(|t| t.elapsed() < busy_for);
                 let look_every = Duration::from_millis(50);
                 waiter.wait((busy || !can_sleep).then_some(look_every))?;
             }
-            receiver.poll(Duration::ZERO)?;
-            // Swapped, not taken: both vectors keep their capacity from batch to batch.
-            std::mem::swap(&mut batch, &mut sink.borrow_mut().events);
-            let got_events = !batch.is_empty();
-            if got_events {
+            // Empty the kernel's buffer into the backlog between slices of
+            // streaming, so that a burst the output cannot keep up with waits
+            // in memory rather than being lost. Past --backlog, events wait in
+            // the kernel's buffer (which counts what it refuses); at the end,
+            // everything is taken.
+            let received_before = sink.borrow().received;
+            if done || waiting == 0 || waiting < backlog_cap {
+                receiver.consume()?;
+            } else {
+                backlog_was_full = true;
+            }
+            let got_events = sink.borrow().received > received_before;
+            if done {
+                let left = sink.borrow().events.len();
+                if left >= BACKLOG_NOTE {
+                    crate::say!(
+                        "ipft: writing the {left} events the output has not caught up with (Ctrl-C again quits at once)"
+                    );
+                }
+            }
+            let slice = if done { usize::MAX } else { STREAM_SLICE };
+            let behind = stream_backlog(&mut stream, &sink, slice, &mut streamed_clock)?;
+            if got_events || behind {
                 last_busy = Some(Instant::now());
             }
-            received += batch.len() as u64;
-            for raw in &batch {
-                stream.push(raw)?;
-            }
-            batch.clear();
+            let busy = last_busy.is_some_and(|t| t.elapsed() < busy_for);
             // Going idle: one last look at the counters and the map, then
             // nothing until the next event (no counter moves without one,
             // nothing in the stream waits for time).
@@ -616,7 +673,11 @@ fn run_stream(
                 }
             }
             let now = monotonic_ns();
-            stream.push(&RawRecord::Tick { now })?;
+            // Behind, the stream's time is that of its newest event: packets
+            // whose later events still wait in the backlog are not idle.
+            stream.push(&RawRecord::Tick {
+                now: if behind { streamed_clock } else { now },
+            })?;
             if config.track && (going_idle || last_sweep.elapsed() >= sweep_every) {
                 last_sweep = Instant::now();
                 let swept = sweep_tracked(&tracked, now, idle_ns);
@@ -639,6 +700,7 @@ fn run_stream(
         }
     };
     let produced = load::read_percpu_counter(&counters, load::COUNT_EVENTS).unwrap_or(0);
+    let received = sink.borrow().received;
     log::debug!("events: produced {produced}, received {received}, lost {lost_reported}");
     if !use_ringbuf {
         log::debug!(
@@ -658,9 +720,24 @@ fn run_stream(
         );
     }
     if lost_reported > 0 {
+        let buffer = if use_ringbuf {
+            "ring buffer"
+        } else {
+            "perf buffer"
+        };
+        let (full, raise) = if backlog_was_full {
+            (
+                format!("{buffer} was full and so was ipft's backlog"),
+                format!("--backlog (now {} MiB)", config.backlog_mib),
+            )
+        } else {
+            (
+                format!("{buffer} was full"),
+                "--perf-page-count".to_string(),
+            )
+        };
         crate::say!(
-            "Lost {lost_reported} events: the {} was full; raise --perf-page-count or narrow -r/--module-regex",
-            if use_ringbuf { "ring buffer" } else { "perf buffer" }
+            "Lost {lost_reported} events: the {full}; raise {raise} or narrow -r/--module-regex"
         );
     }
     if finished.is_ok() && produced == 0 {
@@ -719,4 +796,73 @@ fn nothing_matched(config: &Config, ran: Duration, hooks: usize, matched: u64) -
         selection.join(" and "),
         causes.join("; or ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::decode::Resolver;
+    use crate::event::fields::Builtins;
+    use crate::event::raw::{RawEvent, RAW_EVENT_SIZE};
+    use crate::ext::Decoder;
+    use crate::output::json::Json;
+    use crate::output::tests::Shared;
+
+    fn raw_event(tstamp: u64) -> RawRecord {
+        let mut bytes = [0u8; RAW_EVENT_SIZE];
+        bytes[0..8].copy_from_slice(&(tstamp + 1).to_ne_bytes());
+        bytes[8..16].copy_from_slice(&tstamp.to_ne_bytes());
+        RawRecord::Event(RawEvent::parse(&bytes).unwrap())
+    }
+
+    #[test]
+    fn the_backlog_streams_in_slices_and_keeps_the_newest_time() {
+        let out = Shared::default();
+        let resolver = Resolver::new(
+            &[],
+            Decoder::default(),
+            Builtins::new(Default::default(), &[]),
+        );
+        let json = Json::new(Box::new(out.clone()), Clock::monotonic());
+        let mut stream = Stream::new(resolver, Selection::default(), None, Box::new(json));
+        let sink = RefCell::new(Sink::default());
+        // Out of order across CPUs: the clock is the newest time seen, not the last.
+        for ts in [10, 30, 20, 40, 50] {
+            sink.borrow_mut().events.push_back(raw_event(ts));
+        }
+        let mut clock = 0;
+        assert!(stream_backlog(&mut stream, &sink, 3, &mut clock).unwrap());
+        assert_eq!(clock, 30);
+        assert_eq!(sink.borrow().events.len(), 2);
+        assert!(!stream_backlog(&mut stream, &sink, usize::MAX, &mut clock).unwrap());
+        assert_eq!(clock, 50);
+        stream.flush().unwrap();
+        let text = out.text();
+        let stamps: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split("\"timestamp\":").nth(1))
+            .map(|rest| rest.split(',').next().unwrap())
+            .collect();
+        assert_eq!(stamps, ["10", "30", "20", "40", "50"], "{text}");
+    }
+
+    #[test]
+    fn an_emptied_backlog_gives_its_memory_back() {
+        let resolver = Resolver::new(
+            &[],
+            Decoder::default(),
+            Builtins::new(Default::default(), &[]),
+        );
+        let json = Json::new(Box::new(Shared::default()), Clock::monotonic());
+        let mut stream = Stream::new(resolver, Selection::default(), None, Box::new(json));
+        let sink = RefCell::new(Sink::default());
+        sink.borrow_mut()
+            .events
+            .extend((0..3 * BACKLOG_KEPT as u64).map(raw_event));
+        let mut clock = 0;
+        assert!(!stream_backlog(&mut stream, &sink, usize::MAX, &mut clock).unwrap());
+        assert!(sink.borrow().events.capacity() <= 2 * BACKLOG_KEPT);
+        assert_eq!(backlog_records(0), 0);
+        assert!(backlog_records(128) > 500_000, "128 MiB hold a burst");
+    }
 }

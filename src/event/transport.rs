@@ -2,12 +2,14 @@
 //!
 //! Moves events from the kernel to userspace: the BPF ring buffer (one
 //! buffer shared by all CPUs, Linux 5.8+), or a perf event array (one buffer
-//! per CPU) where the ring buffer is missing. Both fill a [`Sink`] that the
-//! run loop drains after every poll. Losses are counted, never dropped
-//! silently: perf reports them as `PERF_RECORD_LOST`, the ring buffer's
-//! failed reservations are counted in the `ipft_lost` map by the programs.
+//! per CPU) where the ring buffer is missing. Both fill a [`Sink`]: the
+//! backlog of records taken out of the kernel's buffer that the run loop has
+//! not streamed yet. Losses are counted, never dropped silently: perf reports
+//! them as `PERF_RECORD_LOST`, the ring buffer's failed reservations are
+//! counted in the `ipft_lost` map by the programs.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
@@ -18,10 +20,13 @@ use libbpf_rs::{MapCore, RingBuffer, RingBufferBuilder};
 use super::raw::{RawEvent, RawRecord};
 use crate::cli::PerfOptions;
 
-/// Events received since the last drain, as the stream takes them.
+/// Events taken from the kernel's buffer, oldest first, until the stream
+/// takes them.
 #[derive(Default)]
 pub struct Sink {
-    pub events: Vec<RawRecord>,
+    pub events: VecDeque<RawRecord>,
+    /// Events taken from the kernel's buffer since the start.
+    pub received: u64,
     /// Events the perf buffer reported lost.
     pub perf_lost: u64,
     /// Records too short to be events (never expected).
@@ -31,7 +36,10 @@ pub struct Sink {
 impl Sink {
     fn push(&mut self, data: &[u8]) {
         match RawEvent::parse(data) {
-            Some(ev) => self.events.push(RawRecord::Event(ev)),
+            Some(ev) => {
+                self.events.push_back(RawRecord::Event(ev));
+                self.received += 1;
+            }
             None => self.malformed += 1,
         }
     }
@@ -73,23 +81,11 @@ impl<'a> Receiver<'a> {
         }
     }
 
-    /// Waits up to `timeout` for events; a signal interrupting the wait is not an error.
-    pub fn poll(&self, timeout: Duration) -> Result<()> {
-        let rc = match self {
-            Receiver::Ring(rb) => rb.poll_raw(timeout),
-            // SAFETY: the perf buffer is valid while self lives.
-            Receiver::Perf(p) => unsafe {
-                libbpf_sys::perf_buffer__poll(p.pb, timeout.as_millis() as i32)
-            },
-        };
-        if rc < 0 && rc != -libc::EINTR {
-            bail!(
-                "polling events failed: {}",
-                std::io::Error::from_raw_os_error(-rc)
-            );
-        }
-        // The programs wake us only once enough data waits (or, for perf,
-        // per --perf-wakeup-events): take whatever is there without a wakeup.
+    /// Moves whatever waits in the kernel's buffer into the sink, without
+    /// waiting (the [`Waiter`] waits). The programs wake us only once enough
+    /// data waits (or, for perf, per --perf-wakeup-events), so this also
+    /// takes what came without a wakeup.
+    pub fn consume(&self) -> Result<()> {
         let rc = match self {
             Receiver::Ring(rb) => rb.consume_raw(),
             // SAFETY: the perf buffer is valid while self lives.
