@@ -291,9 +291,10 @@ pub struct Args {
     pub perf_page_count: u64,
 
     /// Memory for events already taken from the kernel's buffer that the output has not
-    /// written yet, in MiB: a burst the output cannot keep up with waits here instead of
-    /// being lost (the output then runs behind until it catches up). 0 leaves events in
-    /// the kernel's buffer until the output is ready for them
+    /// written yet, in MiB (and a quarter as much for output waiting for a slow file or
+    /// pipe): a burst the output cannot keep up with waits here instead of being lost (the
+    /// output then runs behind until it catches up). 0 leaves events in the kernel's buffer
+    /// until the output is ready for them
     #[arg(long, value_name = "MIB", default_value_t = 128, value_parser = number_in(0u64, 65536))]
     pub backlog: u64,
 

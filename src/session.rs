@@ -7,7 +7,7 @@
 //! drain, finish the stream, detach and report what was lost.
 
 use std::cell::RefCell;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -175,8 +175,28 @@ pub fn stdout_output(
         tty_counter: live && io::stderr().is_terminal(),
         live_idle: track.then_some(idle),
     };
-    let stdout: Box<dyn Write> = Box::new(BufWriter::with_capacity(1 << 16, io::stdout()));
-    Ok(output::new(style, stdout))
+    let direct = || Box::new(io::BufWriter::with_capacity(1 << 16, io::stdout()));
+    if io::stdout().is_terminal() {
+        // Someone reads along: written as it comes, in order with the
+        // notes and the counter on stderr.
+        return Ok(output::new(style, direct()));
+    }
+    // A file or a pipe: written on a thread of its own, so that a slow disk or
+    // reader never keeps ipft from emptying the kernel's buffer; a quarter of
+    // --backlog for output waiting to be written.
+    let queued = (config.backlog_mib << 20) as usize / 4;
+    match output::writer::spawn(output::writer::stdout_file(), queued) {
+        Ok((writer, thread)) => {
+            let output = output::new(style, Box::new(writer));
+            Ok(Box::new(output::writer::Threaded::new(output, thread)))
+        }
+        Err(e) => {
+            log::debug!(
+                "the output is written by the thread that reads events (no thread for it: {e})"
+            );
+            Ok(output::new(style, direct()))
+        }
+    }
 }
 
 /// The program on the kfree_skb tracepoint (`IPFT_DROP_PROGRAM`).

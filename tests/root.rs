@@ -582,6 +582,103 @@ fn root_lost_events_are_counted_and_reported() {
     }
 }
 
+/// The events in `stdout`, and the lost events `stderr`'s accounting line
+/// (-v) gives after checking that produced = received + lost.
+fn received_and_lost(stdout: &str, stderr: &str) -> (u64, u64) {
+    let received = parse_json(stdout)
+        .iter()
+        .filter(|r| r.get("function").is_some())
+        .count() as u64;
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("events: produced"))
+        .expect("-v prints the event accounting");
+    let nums: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(nums.len(), 3, "{line}");
+    assert_eq!(
+        nums[0],
+        nums[1] + nums[2],
+        "produced = received + lost: {line}"
+    );
+    assert_eq!(
+        nums[1], received,
+        "every event received is in the output: {line}"
+    );
+    (received, nums[2])
+}
+
+#[test]
+fn root_a_stalled_reader_costs_memory_not_events() {
+    if !require("root_a_stalled_reader_costs_memory_not_events", NEEDS) {
+        return;
+    }
+    let _serial = common::serial();
+    let pair = NetPair::new();
+    let mark = 0x5eed0006;
+    pair.mark_ingress(&["udp dport 9999"], mark);
+    let b = pair.addr_b;
+    let datagrams = 3000;
+    // The smallest ring buffer, far smaller than the burst; nobody reads
+    // ipft's stdout until the burst is over. With the backlog, ipft keeps
+    // emptying the ring into memory; without, it waits on the pipe and the
+    // ring overflows.
+    let mut outcome = Vec::new();
+    for backlog in ["128", "0"] {
+        let (open, gate) = std::sync::mpsc::channel();
+        let ipft = Ipft::start_stalled(
+            &[
+                "-b",
+                "tracepoint",
+                "-m",
+                &mark.to_string(),
+                "-o",
+                "json",
+                "-v",
+                "--perf-page-count",
+                "1",
+                "--backlog",
+                backlog,
+            ],
+            gate,
+        );
+        NetPair::in_ns(&pair.a, move || {
+            let sock = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+            common::set_mark(std::os::fd::AsRawFd::as_raw_fd(&sock), mark);
+            for i in 0..datagrams {
+                sock.send_to(&[0u8; 32], SocketAddrV4::new(b, 9999))
+                    .unwrap();
+                if i % 100 == 99 {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        })
+        .join()
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        open.send(()).unwrap();
+        let (stdout, stderr, code) = ipft.stop();
+        assert_eq!(code, 0, "ipft failed: {stderr}");
+        let (received, lost) = received_and_lost(&stdout, &stderr);
+        assert!(
+            received + lost >= 2 * datagrams,
+            "--backlog {backlog}: received {received} + lost {lost} < {}",
+            2 * datagrams
+        );
+        outcome.push((backlog, received, lost, stderr));
+    }
+    let (_, received, lost, stderr) = &outcome[0];
+    assert_eq!(*lost, 0, "with a backlog nothing is lost: {stderr}");
+    assert!(!stderr.contains("Lost "), "{stderr}");
+    let (_, _, lost_without, stderr) = &outcome[1];
+    assert!(
+        *lost_without > 0,
+        "--backlog 0 waits on the stalled pipe, and the ring overflows ({received} received with a backlog): {stderr}"
+    );
+}
+
 fn lost_events_add_up(transport: &str, mark: u32) {
     let _serial = common::serial();
     let pair = NetPair::new();

@@ -9,6 +9,7 @@ pub mod aggregate;
 pub mod json;
 pub mod pcapng;
 pub mod text;
+pub mod writer;
 
 use std::io::{self, Write};
 use std::time::Duration;

@@ -394,6 +394,21 @@ impl Ipft {
 
     /// Starts `program prefix… args…` (e.g. a namespace wrapper around ipft).
     pub fn start_with(program: &str, prefix: &[&str], args: &[&str]) -> Ipft {
+        Self::start_gated(program, prefix, args, None)
+    }
+
+    /// Starts ipft with nobody reading its stdout until `gate` gets a
+    /// message (or its sender is dropped): a reader that stalls.
+    pub fn start_stalled(args: &[&str], gate: mpsc::Receiver<()>) -> Ipft {
+        Self::start_gated(IPFT, &[], args, Some(gate))
+    }
+
+    fn start_gated(
+        program: &str,
+        prefix: &[&str],
+        args: &[&str],
+        gate: Option<mpsc::Receiver<()>>,
+    ) -> Ipft {
         let mut child = Command::new(program)
             .args(prefix)
             .args(args)
@@ -414,6 +429,9 @@ impl Ipft {
         let live = std::sync::Arc::new(Mutex::new(String::new()));
         let sink = live.clone();
         let stdout = std::thread::spawn(move || {
+            if let Some(gate) = gate {
+                let _ = gate.recv();
+            }
             for line in BufReader::new(out).lines().map_while(Result::ok) {
                 let mut s = sink.lock().unwrap();
                 s.push_str(&line);
