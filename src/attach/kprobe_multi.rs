@@ -324,22 +324,23 @@ impl Backend for KprobeMulti {
             if batch.is_empty() {
                 continue;
             }
-            let prog = obj.progs().find(|p| p.name() == name);
-            let ready = match &prog {
-                None => Err(format!("program {name} not loaded")),
-                Some(_) if name == FIRST_PROGRAM => fill_tail_call(obj),
-                Some(_) => Ok(()),
+            let fail = |why: String, att: &mut Attachment| {
+                for p in &batch {
+                    progress.record(p, false);
+                    att.failures.push((p.target.name.clone(), why.clone()));
+                }
             };
-            match (prog, ready) {
-                (Some(prog), Ok(())) => attach_batch(prog.as_fd(), &batch, 0, &mut att, progress),
-                (_, why) => {
-                    let why = why.err().unwrap_or_default();
-                    for p in batch {
-                        progress.record(p, false);
-                        att.failures.push((p.target.name.clone(), why.clone()));
-                    }
+            let Some(prog) = obj.progs().find(|p| p.name() == name) else {
+                fail(format!("program {name} not loaded"), &mut att);
+                continue;
+            };
+            if name == FIRST_PROGRAM {
+                if let Err(why) = fill_tail_call(obj) {
+                    fail(why, &mut att);
+                    continue;
                 }
             }
+            attach_batch(prog.as_fd(), &batch, 0, &mut att, progress);
         }
         att
     }

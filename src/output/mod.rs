@@ -4,6 +4,7 @@
 //! [`json`] (one object per record, streaming) and [`pcapng`] (packet
 //! snapshots for Wireshark). They never see raw bytes or BTF: they are fed
 //! decoded [`Record`]s, live or read back from an events file, in stream order.
+//! [`writer`] writes what they render to a file or a pipe, on a thread of its own.
 
 pub mod aggregate;
 pub mod json;

@@ -10,7 +10,7 @@
 
 use std::io::{self, Write};
 use std::os::fd::AsFd;
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -64,7 +64,11 @@ impl Output for Threaded {
 }
 
 /// Bytes handed to the thread at once.
-const CHUNK: usize = 1 << 16;
+const CHUNK: usize = 1 << 18;
+
+/// Written chunks the thread hands back for reuse (more are freed): a new
+/// buffer per chunk would cost page faults on every one.
+const SPARES: usize = 4;
 
 /// The first write error, kept for the rendering side.
 type Failure = Arc<Mutex<Option<(io::ErrorKind, String)>>>;
@@ -81,6 +85,7 @@ fn failure_error(failed: &Failure) -> Option<io::Error> {
 pub struct Writer {
     buf: Vec<u8>,
     chunks: Option<SyncSender<Vec<u8>>>,
+    spares: Receiver<Vec<u8>>,
     failed: Failure,
 }
 
@@ -95,6 +100,7 @@ pub struct WriterThread {
 /// (0: every chunk waits until the thread takes it).
 pub fn spawn(mut out: Box<dyn Write + Send>, queued: usize) -> io::Result<(Writer, WriterThread)> {
     let (tx, rx) = sync_channel::<Vec<u8>>(queued / CHUNK);
+    let (spare_tx, spares) = sync_channel::<Vec<u8>>(SPARES);
     let failed = Failure::default();
     let thread_failed = failed.clone();
     let thread = std::thread::Builder::new()
@@ -102,7 +108,12 @@ pub fn spawn(mut out: Box<dyn Write + Send>, queued: usize) -> io::Result<(Write
         .spawn(move || {
             let written = rx
                 .iter()
-                .try_for_each(|chunk| out.write_all(&chunk))
+                .try_for_each(|mut chunk| {
+                    out.write_all(&chunk)?;
+                    chunk.clear();
+                    let _ = spare_tx.try_send(chunk);
+                    Ok(())
+                })
                 .and_then(|()| out.flush());
             if let Err(e) = written {
                 let mut failed = thread_failed.lock().unwrap_or_else(|p| p.into_inner());
@@ -113,6 +124,7 @@ pub fn spawn(mut out: Box<dyn Write + Send>, queued: usize) -> io::Result<(Write
         Writer {
             buf: Vec::with_capacity(CHUNK),
             chunks: Some(tx),
+            spares,
             failed: failed.clone(),
         },
         WriterThread {
@@ -139,7 +151,11 @@ impl Writer {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let next = self
+            .spares
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+        let chunk = std::mem::replace(&mut self.buf, next);
         let sent = self.chunks.as_ref().map(|tx| tx.send(chunk));
         match sent {
             Some(Ok(())) => Ok(()),
