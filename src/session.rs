@@ -21,7 +21,7 @@ use crate::event::decode::Resolver;
 use crate::event::fields::Builtins;
 use crate::event::file::{self, Header};
 use crate::event::raw::RawRecord;
-use crate::event::transport::{Receiver, Sink, Waiter};
+use crate::event::transport::{held_bytes, Receiver, Sink, Waiter};
 use crate::load::{self, ahead::Ahead, LoadConfig};
 use crate::output::{self, text::Clock, Style};
 use crate::plan::{self, Plan};
@@ -527,11 +527,6 @@ const STREAM_SLICE: usize = 4096;
 /// A backlog at least this long at Ctrl-C is worth a note: writing it takes a while.
 const BACKLOG_NOTE: usize = 100_000;
 
-/// The records --backlog MiB hold.
-fn backlog_records(mib: u64) -> usize {
-    (mib << 20) as usize / std::mem::size_of::<RawRecord>()
-}
-
 /// Above this many records an empty backlog gives its memory back.
 const BACKLOG_KEPT: usize = 1 << 15;
 
@@ -545,7 +540,9 @@ fn stream_backlog(
 ) -> Result<bool> {
     let mut sink = sink.borrow_mut();
     let n = slice.min(sink.events.len());
-    for raw in sink.events.drain(..n) {
+    let Sink { events, bytes, .. } = &mut *sink;
+    for raw in events.drain(..n) {
+        *bytes = bytes.saturating_sub(held_bytes(&raw));
         if let RawRecord::Event(ev) = &raw {
             *clock = (*clock).max(ev.tstamp);
         }
@@ -615,7 +612,7 @@ fn run_stream(
     let busy_for = config.idle_timeout + Duration::from_secs(1);
     let can_sleep = use_ringbuf || config.perf.wakeup_events == 1;
     let mut last_busy: Option<Instant> = None;
-    let backlog_cap = backlog_records(config.backlog_mib);
+    let backlog_cap = (config.backlog_mib << 20) as usize;
     // The newest event streamed: the stream's clock while it runs behind.
     let mut streamed_clock = 0u64;
     let mut backlog_was_full = false;
@@ -631,7 +628,10 @@ fn run_stream(
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            let waiting = sink.borrow().events.len();
+            let (waiting, waiting_bytes) = {
+                let sink = sink.borrow();
+                (sink.events.len(), sink.bytes)
+            };
             if !done && waiting == 0 {
                 let busy = last_busy.is_some_and(|t| t.elapsed() < busy_for);
                 let look_every = Duration::from_millis(50);
@@ -643,7 +643,7 @@ fn run_stream(
             // the kernel's buffer (which counts what it refuses); at the end,
             // everything is taken.
             let received_before = sink.borrow().received;
-            if done || waiting == 0 || waiting < backlog_cap {
+            if done || waiting == 0 || waiting_bytes < backlog_cap {
                 receiver.consume()?;
             } else {
                 backlog_was_full = true;
@@ -848,12 +848,24 @@ mod tests {
         let sink = RefCell::new(Sink::default());
         // Out of order across CPUs: the clock is the newest time seen, not the last.
         for ts in [10, 30, 20, 40, 50] {
-            sink.borrow_mut().events.push_back(raw_event(ts));
+            let mut sink = sink.borrow_mut();
+            let mut raw = raw_event(ts);
+            if let RawRecord::Event(ev) = &mut raw {
+                ev.tail = vec![0; 100 * ts as usize];
+            }
+            sink.bytes += held_bytes(&raw);
+            sink.events.push_back(raw);
         }
+        let record = std::mem::size_of::<RawRecord>();
         let mut clock = 0;
         assert!(stream_backlog(&mut stream, &sink, 3, &mut clock).unwrap());
         assert_eq!(clock, 30);
         assert_eq!(sink.borrow().events.len(), 2);
+        assert_eq!(
+            sink.borrow().bytes,
+            2 * record + 9000,
+            "snapshots count in the backlog's memory"
+        );
         assert!(!stream_backlog(&mut stream, &sink, usize::MAX, &mut clock).unwrap());
         assert_eq!(clock, 50);
         stream.flush().unwrap();
@@ -876,13 +888,20 @@ mod tests {
         let json = Json::new(Box::new(Shared::default()), Clock::monotonic());
         let mut stream = Stream::new(resolver, Selection::default(), None, Box::new(json));
         let sink = RefCell::new(Sink::default());
-        sink.borrow_mut()
-            .events
-            .extend((0..3 * BACKLOG_KEPT as u64).map(raw_event));
+        {
+            let mut sink = sink.borrow_mut();
+            sink.events
+                .extend((0..3 * BACKLOG_KEPT as u64).map(raw_event));
+            sink.bytes = sink.events.iter().map(held_bytes).sum();
+            assert!(sink.bytes > 0);
+        }
         let mut clock = 0;
         assert!(!stream_backlog(&mut stream, &sink, usize::MAX, &mut clock).unwrap());
         assert!(sink.borrow().events.capacity() <= 2 * BACKLOG_KEPT);
-        assert_eq!(backlog_records(0), 0);
-        assert!(backlog_records(128) > 500_000, "128 MiB hold a burst");
+        assert_eq!(
+            sink.borrow().bytes,
+            0,
+            "what the backlog holds is counted down"
+        );
     }
 }

@@ -25,6 +25,8 @@ use crate::cli::PerfOptions;
 #[derive(Default)]
 pub struct Sink {
     pub events: VecDeque<RawRecord>,
+    /// The memory `events` hold, snapshots included (see [`held_bytes`]).
+    pub bytes: usize,
     /// Events taken from the kernel's buffer since the start.
     pub received: u64,
     /// Events the perf buffer reported lost.
@@ -37,12 +39,23 @@ impl Sink {
     fn push(&mut self, data: &[u8]) {
         match RawEvent::parse(data) {
             Some(ev) => {
-                self.events.push_back(RawRecord::Event(ev));
+                let record = RawRecord::Event(ev);
+                self.bytes += held_bytes(&record);
+                self.events.push_back(record);
                 self.received += 1;
             }
             None => self.malformed += 1,
         }
     }
+}
+
+/// The memory one record holds while it waits: itself and its tail.
+pub fn held_bytes(record: &RawRecord) -> usize {
+    std::mem::size_of::<RawRecord>()
+        + match record {
+            RawRecord::Event(ev) => ev.tail.len(),
+            _ => 0,
+        }
 }
 
 pub enum Receiver<'a> {

@@ -213,7 +213,11 @@ impl Aggregate {
             crate::say_part!("\r\x1b[K");
         }
         self.out.write_all(text.as_bytes())?;
-        self.out.flush()?;
+        if self.tty_counter {
+            // On the terminal before the counter is drawn again; otherwise
+            // the stream's flush after each batch hands blocks over together.
+            self.out.flush()?;
+        }
         self.show_counter(true);
         Ok(())
     }
@@ -314,7 +318,7 @@ impl Output for Aggregate {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.out.flush()
     }
 
     fn finish(&mut self) -> io::Result<()> {
@@ -332,7 +336,7 @@ impl Output for Aggregate {
             text.push_str(&text::drop_table(&rows));
         }
         let tty = std::mem::replace(&mut self.tty_counter, false);
-        let result = self.print(text);
+        let result = self.print(text).and_then(|()| self.out.flush());
         self.tty_counter = tty;
         result
     }

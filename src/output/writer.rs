@@ -64,7 +64,7 @@ impl Output for Threaded {
 }
 
 /// Bytes handed to the thread at once.
-const CHUNK: usize = 1 << 18;
+const CHUNK: usize = 1 << 16;
 
 /// Written chunks the thread hands back for reuse (more are freed): a new
 /// buffer per chunk would cost page faults on every one.
