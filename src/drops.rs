@@ -249,7 +249,7 @@ impl DropStage {
 }
 
 impl OnlyDrops {
-    fn event(&mut self, ev: Event, out: &mut dyn Output) -> io::Result<()> {
+    fn event(&mut self, ev: Box<Event>, out: &mut dyn Output) -> io::Result<()> {
         let id = ev.packet_id;
         if self.dropped.contains(&id) {
             return out.record(Record::Event(ev));
@@ -257,7 +257,7 @@ impl OnlyDrops {
         if ev.drop.is_some() {
             self.skbs.remove(&ev.skb);
             for earlier in self.pending.remove(&id).unwrap_or_default() {
-                out.record(Record::Event(earlier))?;
+                out.record(Record::Event(Box::new(earlier)))?;
             }
             if self.dropped_order.len() >= DROPPED_KEPT {
                 if let Some(old) = self.dropped_order.pop_front() {
@@ -275,7 +275,7 @@ impl OnlyDrops {
             return Ok(());
         }
         self.skbs.insert(ev.skb, id);
-        self.pending.entry(id).or_default().push(ev);
+        self.pending.entry(id).or_default().push(*ev);
         Ok(())
     }
 
@@ -355,7 +355,7 @@ mod tests {
             ev(1, 5, "kfree_skbmem", None),
             ev(3, 6, "ip_rcv", None),
         ] {
-            stage.pass(Record::Event(r), &mut out).unwrap();
+            stage.pass(Record::Event(Box::new(r)), &mut out).unwrap();
         }
         // Packet 3 goes idle and is forgotten.
         stage.pass(Record::Tick { now: 2_000 }, &mut out).unwrap();
@@ -379,7 +379,7 @@ mod tests {
         for (id, reason) in [(1, "A"), (2, "B"), (3, "B")] {
             stage
                 .pass(
-                    Record::Event(ev(id, id, "kfree_skb", Some(reason))),
+                    Record::Event(Box::new(ev(id, id, "kfree_skb", Some(reason)))),
                     &mut out,
                 )
                 .unwrap();

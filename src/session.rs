@@ -541,13 +541,15 @@ fn stream_backlog(
     let mut sink = sink.borrow_mut();
     let n = slice.min(sink.events.len());
     let Sink { events, bytes, .. } = &mut *sink;
-    for raw in events.drain(..n) {
-        *bytes = bytes.saturating_sub(held_bytes(&raw));
-        if let RawRecord::Event(ev) = &raw {
+    // Streamed where they lie, then dropped: a record is not moved out first.
+    for raw in events.range(..n) {
+        *bytes = bytes.saturating_sub(held_bytes(raw));
+        if let RawRecord::Event(ev) = raw {
             *clock = (*clock).max(ev.tstamp);
         }
-        stream.push(&raw)?;
+        stream.push(raw)?;
     }
+    events.drain(..n);
     let behind = !sink.events.is_empty();
     if !behind && sink.events.capacity() > 2 * BACKLOG_KEPT {
         sink.events.shrink_to(BACKLOG_KEPT);

@@ -213,13 +213,13 @@ mod tests {
         let mut sel = Selection::new(Some(Regex::new("^ip_").unwrap()), None, Some((1, 0xff)));
         let mut a = event(1, 0, "vmlinux", "ip_rcv");
         a.mark = 0x101;
-        assert!(sel.select(Record::Event(a.clone())).is_some());
+        assert!(sel.select(Record::Event(Box::new(a.clone()))).is_some());
         let mut b = a.clone();
         b.function = "kfree_skbmem".into();
         b.mark = 0;
         b.end = true;
         assert_eq!(
-            sel.select(Record::Event(b)),
+            sel.select(Record::Event(Box::new(b))),
             Some(Record::SkbFreed {
                 skb: a.skb,
                 timestamp: 1
@@ -229,7 +229,7 @@ mod tests {
         let mut other = event(2, 0, "vmlinux", "ip_rcv");
         other.packet_id = 9;
         other.mark = 2;
-        assert!(sel.select(Record::Event(other)).is_none());
+        assert!(sel.select(Record::Event(Box::new(other))).is_none());
         assert!(sel.select(Record::Tick { now: 3 }).is_some());
     }
 }

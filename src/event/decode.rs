@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::fields::Builtins;
-use super::model::{Event, LinkType, Record, Snapshot};
+use super::model::{Event, LinkType, Record, Snapshot, NO_HOOK};
 use super::raw::{self, RawEvent, RawRecord, EVENT_END, EVENT_SILENT};
 use crate::ext::lua::Script;
 use crate::ext::Decoder;
@@ -66,7 +66,7 @@ impl Resolver {
                 skb: ev.skb,
                 timestamp: ev.tstamp,
             },
-            RawRecord::Event(ev) => Record::Event(self.event(ev)),
+            RawRecord::Event(ev) => Record::Event(Box::new(self.event(ev))),
             RawRecord::Lost { new, total } => Record::Lost {
                 new: *new,
                 total: *total,
@@ -84,11 +84,10 @@ impl Resolver {
     }
 
     fn event(&self, raw: &RawEvent) -> Event {
-        let (module, function) = self
-            .names
-            .get(raw.probe_id as usize)
-            .cloned()
-            .unwrap_or_else(|| (self.unknown.clone(), self.unknown.clone()));
+        let (hook, (module, function)) = match self.names.get(raw.probe_id as usize) {
+            Some(names) => (raw.probe_id as u32, names.clone()),
+            None => (NO_HOOK, (self.unknown.clone(), self.unknown.clone())),
+        };
         let meta = raw.meta();
         let drop = self.builtins.drop_of(raw, meta.as_ref());
         let builtin = if self.builtins.set.is_empty() {
@@ -115,6 +114,7 @@ impl Resolver {
             end: raw.flags & EVENT_END != 0,
             timestamp: raw.tstamp,
             cpu: raw.processor_id,
+            hook,
             module,
             function,
             is_return: raw.is_return != 0,

@@ -81,6 +81,9 @@ pub struct Snapshot {
 }
 
 /// One hit of one hook by one packet.
+/// [`Event::hook`] of an event whose hook the table does not have.
+pub const NO_HOOK: u32 = u32::MAX;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// The packet's id: unique per packet for the whole run while tracking,
@@ -95,6 +98,10 @@ pub struct Event {
     /// CLOCK_MONOTONIC nanoseconds.
     pub timestamp: u64,
     pub cpu: u32,
+    /// The hook's index in the run's hook table (which the events file
+    /// stores): equal indexes, equal `module` and `function`. [`NO_HOOK`]
+    /// where the hook is unknown.
+    pub hook: u32,
     pub module: Arc<str>,
     pub function: Arc<str>,
     pub is_return: bool,
@@ -144,8 +151,9 @@ pub struct DropCount {
 /// Everything the kernel side tells userspace, in stream order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
-    /// A traced hit.
-    Event(Event),
+    /// A traced hit. Boxed: a record is handed along the stream by value,
+    /// and a pointer moves where the whole event would be copied each time.
+    Event(Box<Event>),
     /// `new` events were lost since the last such record (`total` since start).
     Lost { new: u64, total: u64 },
     /// `new` hits of matching packets found the tracking map full.

@@ -308,7 +308,7 @@ impl Aggregate {
 impl Output for Aggregate {
     fn record(&mut self, record: Record) -> io::Result<()> {
         match record {
-            Record::Event(ev) => self.on_event(ev),
+            Record::Event(ev) => self.on_event(*ev),
             Record::SkbFreed { skb, .. } => self.on_skb_freed(skb),
             Record::Tick { now } => return self.on_tick(now),
             Record::DropSummary(rows) => self.drop_summary = Some(rows),

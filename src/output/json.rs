@@ -65,7 +65,7 @@ use serde::Serialize;
 
 use super::text::{Clock, Stamp};
 use super::Output;
-use crate::event::model::{Event, Record};
+use crate::event::model::{Event, Record, NO_HOOK};
 
 /// The format version in the first line.
 pub const FORMAT_VERSION: u32 = 1;
@@ -74,9 +74,11 @@ pub struct Json {
     out: Box<dyn Write>,
     clock: Clock,
     started: bool,
-    /// Lines are built here and written in one call each: serde_json writes
-    /// a line in dozens of small pieces, too many for a `dyn Write`.
-    line_buf: Vec<u8>,
+    /// Lines not yet handed to `out`, which gets them in pieces of about
+    /// [`PENDING_MAX`] (and at each flush): one call per piece rather than per
+    /// line (serde_json writes a line in dozens of small pieces).
+    pending: Vec<u8>,
+    hook_keys: HookKeys,
 }
 
 impl Json {
@@ -85,7 +87,8 @@ impl Json {
             out,
             clock,
             started: false,
-            line_buf: Vec::with_capacity(1024),
+            pending: Vec::with_capacity(PENDING_MAX + 4096),
+            hook_keys: HookKeys::default(),
         }
     }
 
@@ -103,17 +106,27 @@ impl Json {
     }
 
     fn line(&mut self, value: &impl Serialize) -> io::Result<()> {
-        write_line(&mut self.line_buf, &mut self.out, value)
+        serde_json::to_writer(&mut self.pending, value).map_err(io::Error::from)?;
+        self.pending.push(b'\n');
+        self.hand_over_if_full()
+    }
+
+    fn hand_over_if_full(&mut self) -> io::Result<()> {
+        if self.pending.len() >= PENDING_MAX {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    fn hand_over(&mut self) -> io::Result<()> {
+        let result = self.out.write_all(&self.pending);
+        self.pending.clear();
+        result
     }
 }
 
-/// Builds one line in `buf`, then writes it to `out` in one call.
-fn write_line(buf: &mut Vec<u8>, out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
-    buf.clear();
-    serde_json::to_writer(&mut *buf, value).map_err(io::Error::from)?;
-    buf.push(b'\n');
-    out.write_all(buf)
-}
+/// Pending output handed to the writer at once.
+const PENDING_MAX: usize = 60 << 10;
 
 #[derive(Serialize)]
 struct Head {
@@ -124,28 +137,48 @@ struct Head {
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
+/// Each byte's two lowercase hex digits.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut pairs = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        pairs[i] = [HEX_DIGITS[i >> 4], HEX_DIGITS[i & 0xf]];
+        i += 1;
+    }
+    pairs
+};
+
 /// `"0x…"`: lowercase hex without leading zeros, added in one piece.
 fn push_hex(buf: &mut Vec<u8>, v: u64) {
+    // Written two digits at a time from the end of `text`, then cut to the
+    // digits that matter.
     let mut text = [0u8; 20];
     let mut at = text.len() - 1;
     text[at] = b'"';
-    let mut v = v;
+    let mut rest = v;
     loop {
-        at -= 1;
-        text[at] = HEX_DIGITS[(v & 0xf) as usize];
-        v >>= 4;
-        if v == 0 {
+        at -= 2;
+        text[at..at + 2].copy_from_slice(&HEX_PAIRS[(rest & 0xff) as usize]);
+        rest >>= 8;
+        if rest == 0 {
             break;
         }
     }
-    text[at - 3..at].copy_from_slice(b"\"0x");
-    buf.extend_from_slice(&text[at - 3..]);
+    let digits = (64 - (v | 1).leading_zeros() as usize).div_ceil(4);
+    let first = text.len() - 1 - digits;
+    text[first - 3..first].copy_from_slice(b"\"0x");
+    buf.extend_from_slice(&text[first - 3..]);
 }
 
 /// A JSON string: copied as it is unless it holds a character JSON
 /// escapes (a quote, a backslash, a control character), then escaped by serde.
 fn push_str(buf: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    // Every byte is looked at (no early exit), which the compiler turns into
+    // vector compares: names are short and nearly never need escaping.
+    let needs_escape = s.bytes().fold(false, |bad, b| {
+        bad | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if !needs_escape {
         buf.push(b'"');
         buf.extend_from_slice(s.as_bytes());
         buf.push(b'"');
@@ -159,11 +192,56 @@ fn push_int(buf: &mut Vec<u8>, v: impl itoa::Integer) {
     buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
+/// `,"module":M,"function":F,"is_return":B,"skb":` for each hook and
+/// direction, built at its first event: the same bytes for all the others.
+#[derive(Default)]
+pub struct HookKeys(Vec<Option<Box<[u8]>>>);
+
+impl HookKeys {
+    fn push(&mut self, buf: &mut Vec<u8>, ev: &Event) -> serde_json::Result<()> {
+        if ev.hook == NO_HOOK {
+            return push_hook_keys(buf, ev);
+        }
+        let slot = ev.hook as usize * 2 + usize::from(ev.is_return);
+        if slot >= self.0.len() {
+            self.0.resize(slot + 1, None);
+        }
+        match &self.0[slot] {
+            Some(keys) => buf.extend_from_slice(keys),
+            None => {
+                let mut keys = Vec::new();
+                push_hook_keys(&mut keys, ev)?;
+                buf.extend_from_slice(&keys);
+                self.0[slot] = Some(keys.into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn push_hook_keys(buf: &mut Vec<u8>, ev: &Event) -> serde_json::Result<()> {
+    buf.extend_from_slice(b",\"module\":");
+    push_str(buf, &ev.module)?;
+    buf.extend_from_slice(b",\"function\":");
+    push_str(buf, &ev.function)?;
+    buf.extend_from_slice(if ev.is_return {
+        b",\"is_return\":true,\"skb\":"
+    } else {
+        b",\"is_return\":false,\"skb\":"
+    });
+    Ok(())
+}
+
 /// One event as a JSON object, ipftrace2's keys in its order, then ipft's.
 /// Written by hand rather than through serde's map serializer, which
 /// escapes every constant key of every event: this runs for each of
 /// hundreds of thousands of events a second.
-pub fn write_event(buf: &mut Vec<u8>, ev: &Event, clock: &Clock) -> serde_json::Result<()> {
+pub fn write_event(
+    buf: &mut Vec<u8>,
+    ev: &Event,
+    clock: &Clock,
+    hook_keys: &mut HookKeys,
+) -> serde_json::Result<()> {
     buf.extend_from_slice(b"{\"packet_id\":");
     push_hex(buf, ev.packet_id);
     buf.extend_from_slice(b",\"timestamp\":");
@@ -174,15 +252,7 @@ pub fn write_event(buf: &mut Vec<u8>, ev: &Event, clock: &Clock) -> serde_json::
     }
     buf.extend_from_slice(b",\"processor_id\":");
     push_int(buf, ev.cpu);
-    buf.extend_from_slice(b",\"module\":");
-    push_str(buf, &ev.module)?;
-    buf.extend_from_slice(b",\"function\":");
-    push_str(buf, &ev.function)?;
-    buf.extend_from_slice(if ev.is_return {
-        b",\"is_return\":true,\"skb\":"
-    } else {
-        b",\"is_return\":false,\"skb\":"
-    });
+    hook_keys.push(buf, ev)?;
     push_hex(buf, ev.skb);
     if ev.parent != 0 {
         buf.extend_from_slice(b",\"parent\":");
@@ -230,43 +300,49 @@ impl Output for Json {
         match record {
             Record::Event(ev) => {
                 self.clock.observe(ev.timestamp);
-                self.line_buf.clear();
-                write_event(&mut self.line_buf, &ev, &self.clock).map_err(io::Error::from)?;
-                self.line_buf.push(b'\n');
-                self.out.write_all(&self.line_buf)
+                let line_start = self.pending.len();
+                if let Err(e) =
+                    write_event(&mut self.pending, &ev, &self.clock, &mut self.hook_keys)
+                {
+                    self.pending.truncate(line_start);
+                    return Err(e.into());
+                }
+                self.pending.push(b'\n');
+                self.hand_over_if_full()
             }
             Record::Lost { new, total } => {
                 self.line(&LostLine {
                     lost_events: new,
                     total_lost_events: total,
                 })?;
-                self.out.flush()
+                self.flush()
             }
             Record::TrackingFull { new, total } => {
                 self.line(&TrackingFullLine {
                     tracking_map_full: new,
                     total_tracking_map_full: total,
                 })?;
-                self.out.flush()
+                self.flush()
             }
             Record::DropSummary(rows) => {
                 self.line(&DropSummaryLine {
                     drop_summary: &rows,
                     total_drops: rows.iter().map(|r| r.count).sum(),
                 })?;
-                self.out.flush()
+                self.flush()
             }
             Record::SkbFreed { .. } | Record::Tick { .. } => Ok(()),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        self.hand_over()?;
         self.out.flush()
     }
 
     fn finish(&mut self) -> io::Result<()> {
         self.start()?;
-        self.out.flush()
+        self.flush()
     }
 }
 
@@ -279,8 +355,27 @@ mod tests {
 
     fn event_json(ev: &Event) -> String {
         let mut buf = Vec::new();
-        write_event(&mut buf, ev, &Clock::monotonic()).unwrap();
+        write_event(&mut buf, ev, &Clock::monotonic(), &mut HookKeys::default()).unwrap();
         String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn hook_keys_built_once_equal_those_built_each_time() {
+        let mut keys = HookKeys::default();
+        for round in 0..2 {
+            for (hook, function) in [(3, "ip_rcv"), (0, "we\"ird")] {
+                for is_return in [false, true] {
+                    let mut ev = event(round, 0, "vmlinux", function);
+                    ev.is_return = is_return;
+                    let plain = event_json(&ev);
+                    ev.hook = hook;
+                    let mut buf = Vec::new();
+                    write_event(&mut buf, &ev, &Clock::monotonic(), &mut keys).unwrap();
+                    assert_eq!(String::from_utf8(buf).unwrap(), plain);
+                }
+            }
+        }
+        assert_eq!(keys.0.iter().filter(|k| k.is_some()).count(), 4);
     }
 
     #[test]
@@ -288,8 +383,12 @@ mod tests {
         for (v, text) in [
             (0, r#""0x0""#),
             (0x10, r#""0x10""#),
+            (0xabc, r#""0xabc""#),
+            (0x1_0000_0000, r#""0x100000000""#),
+            (0xffff8dee8aea9700, r#""0xffff8dee8aea9700""#),
             (u64::MAX, r#""0xffffffffffffffff""#),
         ] {
+            assert_eq!(text, format!("\"{v:#x}\""), "the table agrees with format!");
             let mut buf = b"x".to_vec();
             push_hex(&mut buf, v);
             assert_eq!(&buf[1..], text.as_bytes());
@@ -374,7 +473,7 @@ mod tests {
         );
         let mut buf = Vec::new();
         let wall = Clock::new(TimeFormat::Wall, 1_000_000_000);
-        write_event(&mut buf, &ev, &wall).unwrap();
+        write_event(&mut buf, &ev, &wall, &mut HookKeys::default()).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&buf).expect("valid JSON");
         assert_eq!(v["timestamp"], "1970-01-01T00:00:01.000000007Z");
     }
@@ -386,7 +485,7 @@ mod tests {
             Box::new(out.clone()),
             Clock::new(TimeFormat::Wall, 1_000_000_000),
         );
-        json.record(Record::Event(event(5, 0, "vmlinux", "ip_rcv")))
+        json.record(Record::Event(Box::new(event(5, 0, "vmlinux", "ip_rcv"))))
             .unwrap();
         json.record(Record::Lost { new: 2, total: 3 }).unwrap();
         json.record(Record::Tick { now: 9 }).unwrap();

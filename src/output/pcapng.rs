@@ -216,7 +216,7 @@ impl Output for Pcapng {
     fn record(&mut self, record: Record) -> io::Result<()> {
         self.start()?;
         match record {
-            Record::Event(ev) => self.on_event(ev),
+            Record::Event(ev) => self.on_event(*ev),
             // Packets only on stdout: the table goes to stderr.
             Record::DropSummary(rows) => {
                 crate::say_part!("{}", super::text::drop_table(&rows));
@@ -277,7 +277,7 @@ mod tests {
         let mut first = event(5, 0, "vmlinux", "ip_output");
         first.ifindex = 3;
         first.netns = 77;
-        p.record(Record::Event(first.clone())).unwrap();
+        p.record(Record::Event(Box::new(first.clone()))).unwrap();
         let mut snap = event(6, 0, "vmlinux", "dev_queue_xmit");
         snap.ifindex = 3;
         snap.netns = 77;
@@ -287,9 +287,9 @@ mod tests {
             ifname: "vA".into(),
             data: vec![0xaa; 14],
         }));
-        p.record(Record::Event(snap.clone())).unwrap();
+        p.record(Record::Event(Box::new(snap.clone()))).unwrap();
         snap.timestamp = 7;
-        p.record(Record::Event(snap)).unwrap();
+        p.record(Record::Event(Box::new(snap))).unwrap();
         p.finish().unwrap();
 
         let bytes = out.bytes();

@@ -217,6 +217,7 @@ pub(crate) mod tests {
             end: false,
             timestamp: ts,
             cpu,
+            hook: crate::event::model::NO_HOOK,
             module: module.into(),
             function: function.into(),
             is_return: false,
