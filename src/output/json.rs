@@ -150,24 +150,26 @@ const HEX_PAIRS: [[u8; 2]; 256] = {
 
 /// `"0x…"`: lowercase hex without leading zeros, added in one piece.
 fn push_hex(buf: &mut Vec<u8>, v: u64) {
-    // Written two digits at a time from the end of `text`, then cut to the
-    // digits that matter.
+    let digits = (64 - (v | 1).leading_zeros() as usize).div_ceil(4);
     let mut text = [0u8; 20];
-    let mut at = text.len() - 1;
+    text[..3].copy_from_slice(b"\"0x");
+    let mut at = 3 + digits;
     text[at] = b'"';
+    // Two digits a step from the last one; an odd count leaves the first.
     let mut rest = v;
-    loop {
+    while at > 4 {
         at -= 2;
         text[at..at + 2].copy_from_slice(&HEX_PAIRS[(rest & 0xff) as usize]);
         rest >>= 8;
-        if rest == 0 {
-            break;
-        }
     }
-    let digits = (64 - (v | 1).leading_zeros() as usize).div_ceil(4);
-    let first = text.len() - 1 - digits;
-    text[first - 3..first].copy_from_slice(b"\"0x");
-    buf.extend_from_slice(&text[first - 3..]);
+    if at == 4 {
+        text[3] = HEX_DIGITS[(rest & 0xf) as usize];
+    }
+    // The whole array, then cut: a copy of known size is a few moves, where
+    // one of the digits' size would be a call.
+    let start = buf.len();
+    buf.extend_from_slice(&text);
+    buf.truncate(start + 4 + digits);
 }
 
 /// A JSON string: copied as it is unless it holds a character JSON
