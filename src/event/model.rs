@@ -80,10 +80,10 @@ pub struct Snapshot {
     pub data: Vec<u8>,
 }
 
-/// One hit of one hook by one packet.
 /// [`Event::hook`] of an event whose hook the table does not have.
 pub const NO_HOOK: u32 = u32::MAX;
 
+/// One hit of one hook by one packet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// The packet's id: unique per packet for the whole run while tracking,
