@@ -530,6 +530,11 @@ const BACKLOG_NOTE: usize = 100_000;
 /// Above this many records an empty backlog gives its memory back.
 const BACKLOG_KEPT: usize = 1 << 15;
 
+/// While events flow, the output is handed on at most this often (and
+/// whenever a piece fills): a pass per ring-buffer wakeup, up to a thousand a
+/// second, would hand the writer a small piece each time.
+const FLUSH_EVERY: Duration = Duration::from_millis(20);
+
 /// Streams up to `slice` records from the front of the backlog; whether
 /// records are still waiting after them.
 fn stream_backlog(
@@ -601,6 +606,7 @@ fn run_stream(
     let (mut lost_reported, mut untracked_reported) = (0u64, 0u64);
     let mut last_check = Instant::now();
     let mut last_sweep = Instant::now();
+    let mut last_flush = Instant::now();
     let sweep_every = (config.idle_timeout / 2).max(Duration::from_millis(500));
     let mut programs_stopped = false;
     // Busy: events came, or wait in the backlog, within the last idle timeout
@@ -707,7 +713,10 @@ fn run_stream(
                     log::debug!("forgot {swept} idle tracked packets");
                 }
             }
-            stream.flush()?;
+            if done || !busy || going_idle || last_flush.elapsed() >= FLUSH_EVERY {
+                last_flush = Instant::now();
+                stream.flush()?;
+            }
             if done {
                 return Ok(());
             }

@@ -20,7 +20,7 @@ use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use super::text::{self, Clock};
-use super::Output;
+use super::{Destination, Output};
 use crate::cli::Tracer;
 use crate::event::model::{Event, Record};
 
@@ -49,7 +49,7 @@ const END_GRACE_NS: u64 = 100_000_000;
 const REMEMBERED_FIRSTS: usize = 65536;
 
 pub struct Aggregate {
-    out: Box<dyn Write>,
+    out: Box<dyn Destination>,
     tracer: Tracer,
     packets: HashMap<u64, Group>,
     /// skb address → the packet it carries now (to end packets by skb).
@@ -75,7 +75,7 @@ pub struct Aggregate {
 
 impl Aggregate {
     pub fn new(
-        out: Box<dyn Write>,
+        out: Box<dyn Destination>,
         tracer: Tracer,
         tty_counter: bool,
         live_idle: Option<Duration>,

@@ -64,25 +64,26 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::text::{Clock, Stamp};
-use super::Output;
+use super::{Destination, Output};
 use crate::event::model::{Event, Record, NO_HOOK};
 
 /// The format version in the first line.
 pub const FORMAT_VERSION: u32 = 1;
 
 pub struct Json {
-    out: Box<dyn Write>,
+    out: Box<dyn Destination>,
     clock: Clock,
     started: bool,
-    /// Lines not yet handed to `out`, which gets them in pieces of about
-    /// [`PENDING_MAX`] (and at each flush): one call per piece rather than per
-    /// line (serde_json writes a line in dozens of small pieces).
+    /// Lines not yet handed to `out`, which takes them in pieces of about
+    /// [`PENDING_MAX`] (and at each flush), whole: one call per piece rather
+    /// than per line (serde_json writes a line in dozens of small pieces), and
+    /// no copy on the way to the writer thread.
     pending: Vec<u8>,
     hook_keys: HookKeys,
 }
 
 impl Json {
-    pub fn new(out: Box<dyn Write>, clock: Clock) -> Json {
+    pub fn new(out: Box<dyn Destination>, clock: Clock) -> Json {
         Json {
             out,
             clock,
@@ -119,7 +120,7 @@ impl Json {
     }
 
     fn hand_over(&mut self) -> io::Result<()> {
-        let result = self.out.write_all(&self.pending);
+        let result = self.out.hand_over(&mut self.pending);
         self.pending.clear();
         result
     }

@@ -19,6 +19,22 @@ use crate::cli::{OutputKind, Tracer};
 use crate::event::model::Record;
 use text::Clock;
 
+/// Where an output's bytes go. Besides writing, it can take a whole buffer
+/// of rendered bytes: the writer thread takes it as it is (leaving a spare
+/// in its place), where a write would copy tens of KiB per piece (which under
+/// emulation costs as much as rendering them).
+pub trait Destination: Write {
+    /// Hands over every byte of `buf`, leaving it empty.
+    fn hand_over(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        self.write_all(buf)?;
+        buf.clear();
+        Ok(())
+    }
+}
+
+impl<W: Write> Destination for io::BufWriter<W> {}
+impl Destination for io::Sink {}
+
 pub trait Output {
     /// One record of the stream.
     fn record(&mut self, record: Record) -> io::Result<()>;
@@ -40,7 +56,7 @@ pub struct Style {
     pub live_idle: Option<Duration>,
 }
 
-pub fn new(style: Style, out: Box<dyn Write>) -> Box<dyn Output> {
+pub fn new(style: Style, out: Box<dyn Destination>) -> Box<dyn Output> {
     match style.kind {
         OutputKind::Aggregate => Box::new(aggregate::Aggregate::new(
             out,
@@ -72,6 +88,8 @@ pub(crate) mod tests {
             Ok(())
         }
     }
+
+    impl super::Destination for Shared {}
 
     impl Shared {
         pub fn text(&self) -> String {

@@ -15,7 +15,7 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use super::text::Clock;
-use super::Output;
+use super::{Destination, Output};
 use crate::event::model::{Event, LinkType, Record};
 
 const SHB: u32 = 0x0A0D_0D0A;
@@ -39,7 +39,7 @@ const PATHS_KEPT: usize = 65536;
 type InterfaceKey = (u32, u32, LinkType);
 
 pub struct Pcapng {
-    out: Box<dyn Write>,
+    out: Box<dyn Destination>,
     clock: Clock,
     started: bool,
     interfaces: HashMap<InterfaceKey, u32>,
@@ -76,7 +76,7 @@ fn block(kind: u32, body: &[u8], options: &[(u16, &[u8])]) -> Vec<u8> {
 }
 
 impl Pcapng {
-    pub fn new(out: Box<dyn Write>, clock: Clock) -> Pcapng {
+    pub fn new(out: Box<dyn Destination>, clock: Clock) -> Pcapng {
         Pcapng {
             out,
             clock,

@@ -14,7 +14,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::Output;
+use super::{Destination, Output};
 use crate::event::model::Record;
 
 /// An output whose bytes are written by a [`WriterThread`]: its finish
@@ -144,18 +144,26 @@ pub fn stdout_file() -> Box<dyn Write + Send> {
 }
 
 impl Writer {
-    fn hand_over(&mut self) -> io::Result<()> {
+    fn send_held(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return failure_error(&self.failed).map_or(Ok(()), Err);
+        }
+        let next = self.spare();
+        let chunk = std::mem::replace(&mut self.buf, next);
+        self.send(chunk)
+    }
+
+    /// A written chunk back from the thread, or a new one.
+    fn spare(&mut self) -> Vec<u8> {
+        self.spares
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK))
+    }
+
+    fn send(&mut self, chunk: Vec<u8>) -> io::Result<()> {
         if let Some(e) = failure_error(&self.failed) {
             return Err(e);
         }
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let next = self
-            .spares
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
-        let chunk = std::mem::replace(&mut self.buf, next);
         let sent = self.chunks.as_ref().map(|tx| tx.send(chunk));
         match sent {
             Some(Ok(())) => Ok(()),
@@ -168,23 +176,45 @@ impl Writer {
 }
 
 impl Write for Writer {
+    /// Takes what fits in the chunk: a chunk never grows past [`CHUNK`], so
+    /// every chunk is a spare's size (a larger one would be a fresh buffer,
+    /// page faults and all, each time).
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(data);
         if self.buf.len() >= CHUNK {
-            self.hand_over()?;
+            // Left full by a failed hand-over: its error, not a zero-length write.
+            self.send_held()?;
         }
-        Ok(data.len())
+        let taken = data.len().min(CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..taken]);
+        if self.buf.len() >= CHUNK {
+            self.send_held()?;
+        }
+        Ok(taken)
     }
 
     /// Hands over what is held, without waiting for it to be written.
     fn flush(&mut self) -> io::Result<()> {
-        self.hand_over()
+        self.send_held()
+    }
+}
+
+impl Destination for Writer {
+    /// Sends `buf` itself to the thread (after what this writer holds, to
+    /// keep the order) and leaves a spare chunk in its place.
+    fn hand_over(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        self.send_held()?;
+        let next = self.spare();
+        let chunk = std::mem::replace(buf, next);
+        self.send(chunk)
     }
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        let _ = self.hand_over();
+        let _ = self.send_held();
         self.chunks = None;
     }
 }
@@ -221,6 +251,60 @@ mod tests {
         drop(w);
         thread.finish().unwrap();
         assert_eq!(out.bytes(), expected);
+    }
+
+    /// Records the size of every write it gets.
+    #[derive(Clone, Default)]
+    struct Sizes(Arc<Mutex<Vec<usize>>>, Shared);
+
+    impl Write for Sizes {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().push(b.len());
+            self.1.write(b)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn pieces_larger_than_a_chunk_fill_chunks_of_one_size() {
+        let out = Sizes::default();
+        let (mut w, thread) = spawn(Box::new(out.clone()), 4 * CHUNK).unwrap();
+        let piece: Vec<u8> = (0..60 << 10).map(|i| (i % 251) as u8).collect();
+        for _ in 0..10 {
+            w.write_all(&piece).unwrap();
+        }
+        drop(w);
+        thread.finish().unwrap();
+        assert_eq!(out.1.bytes(), piece.repeat(10));
+        let sizes = out.0.lock().unwrap();
+        assert!(sizes.iter().all(|&n| n <= CHUNK), "{sizes:?}");
+        assert_eq!(sizes.iter().filter(|&&n| n == CHUNK).count(), 9);
+    }
+
+    #[test]
+    fn a_handed_over_buffer_is_written_whole_after_what_was_held() {
+        let out = Sizes::default();
+        let (mut w, thread) = spawn(Box::new(out.clone()), 4 * CHUNK).unwrap();
+        w.write_all(b"held ").unwrap();
+        let mut buf = vec![b'x'; 60 << 10];
+        Destination::hand_over(&mut w, &mut buf).unwrap();
+        assert!(buf.is_empty(), "left empty");
+        assert!(buf.capacity() >= CHUNK, "a spare in its place");
+        buf.extend_from_slice(b" next");
+        Destination::hand_over(&mut w, &mut buf).unwrap();
+        drop(w);
+        thread.finish().unwrap();
+        let mut expected = b"held ".to_vec();
+        expected.extend_from_slice(&[b'x'; 60 << 10]);
+        expected.extend_from_slice(b" next");
+        assert_eq!(out.1.bytes(), expected);
+        assert_eq!(
+            *out.0.lock().unwrap(),
+            [5, 60 << 10, 5],
+            "one write per piece"
+        );
     }
 
     struct Failing(io::ErrorKind);
