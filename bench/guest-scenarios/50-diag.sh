@@ -14,6 +14,8 @@ backend=kprobe-multi
 regex=$KMULTI_REGEX
 grep -q '^CONFIG_FPROBE=y' /etc/kernel-config 2>/dev/null || skip "no kprobe-multi in this kernel"
 ip link set lo up
+# Every event reads the clock once in BPF: slow where the clocksource is not the TSC.
+echo "--- $SCENARIO: clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
 
 # ticks TASKDIR: user and system clock ticks (1/100 s) of one thread.
 ticks() { awk '{ print $14, $15 }' "$1/stat"; }
