@@ -834,16 +834,18 @@ mod tests {
     use super::*;
     use crate::event::decode::Resolver;
     use crate::event::fields::Builtins;
-    use crate::event::raw::{RawEvent, RAW_EVENT_SIZE};
+    use crate::event::raw::RAW_EVENT_SIZE;
     use crate::ext::Decoder;
     use crate::output::json::Json;
     use crate::output::tests::Shared;
 
-    fn raw_event(tstamp: u64) -> RawRecord {
-        let mut bytes = [0u8; RAW_EVENT_SIZE];
+    /// A record as the kernel's buffer holds it: an event at `tstamp`
+    /// followed by `tail` bytes (a snapshot).
+    fn kernel_record(tstamp: u64, tail: usize) -> Vec<u8> {
+        let mut bytes = vec![0u8; RAW_EVENT_SIZE + tail];
         bytes[0..8].copy_from_slice(&(tstamp + 1).to_ne_bytes());
         bytes[8..16].copy_from_slice(&tstamp.to_ne_bytes());
-        RawRecord::Event(RawEvent::parse(&bytes).unwrap())
+        bytes
     }
 
     #[test]
@@ -859,13 +861,8 @@ mod tests {
         let sink = RefCell::new(Sink::default());
         // Out of order across CPUs: the clock is the newest time seen, not the last.
         for ts in [10, 30, 20, 40, 50] {
-            let mut sink = sink.borrow_mut();
-            let mut raw = raw_event(ts);
-            if let RawRecord::Event(ev) = &mut raw {
-                ev.tail = vec![0; 100 * ts as usize];
-            }
-            sink.bytes += held_bytes(&raw);
-            sink.events.push_back(raw);
+            sink.borrow_mut()
+                .push(&kernel_record(ts, 100 * ts as usize));
         }
         let record = std::mem::size_of::<RawRecord>();
         let mut clock = 0;
@@ -901,9 +898,9 @@ mod tests {
         let sink = RefCell::new(Sink::default());
         {
             let mut sink = sink.borrow_mut();
-            sink.events
-                .extend((0..3 * BACKLOG_KEPT as u64).map(raw_event));
-            sink.bytes = sink.events.iter().map(held_bytes).sum();
+            for ts in 0..3 * BACKLOG_KEPT as u64 {
+                sink.push(&kernel_record(ts, 0));
+            }
             assert!(sink.bytes > 0);
         }
         let mut clock = 0;

@@ -36,7 +36,8 @@ pub struct Sink {
 }
 
 impl Sink {
-    fn push(&mut self, data: &[u8]) {
+    /// Takes one record as the kernel's buffer holds it.
+    pub fn push(&mut self, data: &[u8]) {
         match RawEvent::parse(data) {
             Some(ev) => {
                 let record = RawRecord::Event(ev);
