@@ -181,7 +181,8 @@ impl Write for Writer {
     /// page faults and all, each time).
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if self.buf.len() >= CHUNK {
-            // Left full by a failed hand-over: its error, not a zero-length write.
+            // Never the case after a hand-over (which leaves a spare), but a
+            // full chunk must not make this a zero-length write.
             self.send_held()?;
         }
         let taken = data.len().min(CHUNK - self.buf.len());
