@@ -713,7 +713,7 @@ fn run_stream(
                     log::debug!("forgot {swept} idle tracked packets");
                 }
             }
-            if done || !busy || going_idle || last_flush.elapsed() >= FLUSH_EVERY {
+            if done || going_idle || last_flush.elapsed() >= FLUSH_EVERY {
                 last_flush = Instant::now();
                 stream.flush()?;
             }

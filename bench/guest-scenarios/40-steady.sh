@@ -20,16 +20,6 @@ awk '{ print $1, $2, $3 }' "$WORK/list.out" >"$WORK/funcs.txt"
 n=$(grep -c . "$WORK/funcs.txt")
 hz=100 # USER_HZ: /proc/PID/stat counts CPU time in 1/100 s
 
-# wait_line FILE TEXT PID: until FILE has TEXT (or PID died: fail).
-wait_line() {
-	i=0
-	until grep -q "$2" "$1" 2>/dev/null; do
-		kill -0 "$3" 2>/dev/null || fail "$(head -n 5 "$1" | tr '\n' ' ')"
-		[ $i -lt 3000 ] || fail "no '$2' in $1 after 300 s"
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # pps MARK [RATE]: datagrams per second received over loopback while flooding for $PPS_SECS
@@ -63,12 +53,8 @@ per_hit() {
 	echo 1 >/proc/sys/kernel/bpf_stats_enabled
 	rate=$(pps 0)
 	echo 0 >/proc/sys/kernel/bpf_stats_enabled
-	runs=0 ns=0
-	for f in /proc/$1/fdinfo/*; do
-		c=$(awk '/^run_cnt:/ { print $2 }' "$f" 2>/dev/null)
-		[ -n "$c" ] || continue
-		runs=$((runs + c)) ns=$((ns + $(awk '/^run_time_ns:/ { print $2 }' "$f")))
-	done
+	set -- $(bpf_totals "$1")
+	runs=$1 ns=$2
 	[ "$runs" -gt 0 ] || { echo "- -"; return; }
 	echo "$((ns / runs))" "$(awk -v h="$runs" -v p="$rate" -v s="$PPS_SECS" \
 		'BEGIN { if (p > 0) printf "%.1f", h / (p * s); else print "-" }')"

@@ -32,13 +32,7 @@ diag_run() {
 		"$tool" -b $backend -m 0x1 -o json >"$WORK/diag.out" 2>"$WORK/diag.err" &
 	fi
 	pid=$!
-	i=0
-	until grep -q 'Trace ready!' "$WORK/diag.err" 2>/dev/null; do
-		kill -0 $pid 2>/dev/null || fail "$tool exited before 'Trace ready!'"
-		[ $i -lt 3000 ] || fail "$tool: no 'Trace ready!' after 300 s"
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_line "$WORK/diag.err" 'Trace ready!' $pid
 	writer=
 	for t in /proc/$pid/task/*; do
 		[ "$(cat "$t/comm")" = ipft-writer ] && writer=$t
@@ -60,12 +54,8 @@ diag_run() {
 	w=0
 	[ -z "$writer" ] || w=$(($(ticks "$writer" | awk '{ print $1 + $2 }') - w0))
 	echo 0 >/proc/sys/kernel/bpf_stats_enabled
-	runs=0 ns=0
-	for f in /proc/$pid/fdinfo/*; do
-		c=$(awk '/^run_cnt:/ { print $2 }' "$f" 2>/dev/null)
-		[ -n "$c" ] || continue
-		runs=$((runs + c)) ns=$((ns + $(awk '/^run_time_ns:/ { print $2 }' "$f")))
-	done
+	set -- $(bpf_totals $pid)
+	runs=$1 ns=$2
 	kill -INT $pid
 	wait $pid || fail "$tool exited $? after SIGINT"
 	rate=$(cut -d' ' -f1 <"$WORK/rx")

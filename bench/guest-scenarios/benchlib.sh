@@ -40,6 +40,29 @@ skip() {
 	exit 77
 }
 
+# wait_line FILE TEXT PID: until FILE has TEXT (or PID died: fail).
+wait_line() {
+	i=0
+	until grep -q "$2" "$1" 2>/dev/null; do
+		kill -0 "$3" 2>/dev/null || fail "$(head -n 5 "$1" | tr '\n' ' ')"
+		[ $i -lt 3000 ] || fail "no '$2' in $1 after 300 s"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# bpf_totals PID: "RUNS NS", the run count and run time of PID's BPF programs so far (the
+# kernel's statistics: kernel.bpf_stats_enabled).
+bpf_totals() {
+	runs=0 ns=0
+	for f in /proc/$1/fdinfo/*; do
+		c=$(awk '/^run_cnt:/ { print $2 }' "$f" 2>/dev/null)
+		[ -n "$c" ] || continue
+		runs=$((runs + c)) ns=$((ns + $(awk '/^run_time_ns:/ { print $2 }' "$f")))
+	done
+	echo "$runs $ns"
+}
+
 # kv KEY LINE: the value of KEY=value in LINE ("" if absent).
 kv() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n1; }
 
